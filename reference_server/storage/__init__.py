@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 Core tables shared by SQLite and PostgreSQL."""

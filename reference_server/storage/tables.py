@@ -1,0 +1,108 @@
+"""The database tables; one definition serves SQLite and PostgreSQL.
+
+Design rules (issue 2): resources are JSON documents plus an attribute index so every
+filter runs in SQL; group membership is rows, never a read-modify-write of a list.
+Alembic migrations in `reference_server/migrations` mirror this module.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["attr_index", "group_members", "metadata", "resources", "tenants", "tokens"]
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created", String(40), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 hex of the bearer token; the token itself is never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created", String(40), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    # "User" or "Group": the ResourceType name.
+    Column("resource_type", String(32), nullable=False),
+    # Lower-cased userName (Users) for the case-insensitive uniqueness rule; NULL for Groups.
+    Column("user_name_lower", String(512)),
+    Column("external_id", String(512)),
+    # Lower-cased displayName, for `displayName eq` lookups and group uniqueness.
+    Column("display_name_lower", String(512)),
+    # The resource as stored: JSON text (orjson), without id/meta and without Group members.
+    Column("data", Text, nullable=False),
+    # Monotonic version number; the ETag is W/"<version>".
+    Column("version", Integer, nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("last_modified", String(40), nullable=False),
+    UniqueConstraint("tenant_id", "resource_type", "user_name_lower", name="uq_user_name"),
+    Index("ix_resources_external_id", "tenant_id", "resource_type", "external_id"),
+    Index("ix_resources_display_name", "tenant_id", "resource_type", "display_name_lower"),
+    Index("ix_resources_created", "tenant_id", "resource_type", "created", "id"),
+)
+
+# One row per simple value in a resource, so any filter becomes EXISTS subqueries that use
+# an index. `path` is the lower-cased full attribute path without the core schema URN,
+# e.g. "username", "name.familyname", "emails.value",
+# "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department",
+# "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manager.value".
+# `elem` is the position of the element in a multi-valued attribute (-1 for singular), so
+# `emails[type eq "work" and value co "x"]` can require both to hold for the same element.
+# Exactly one of the typed value columns is set, by the attribute's schema type;
+# v_text holds strings (and references/binary) as sent, v_lower the lower-cased form.
+attr_index = Table(
+    "attr_index",
+    metadata,
+    Column("tenant_id", String(36), nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("path", String(200), nullable=False),
+    Column("elem", Integer, nullable=False),
+    Column("v_text", Text),
+    Column("v_lower", Text),
+    Column("v_num", Float),
+    Column("v_bool", Boolean),
+    # dateTime values normalised to UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ" so text order is time order.
+    Column("v_time", String(40)),
+    Index("ix_attr_lower", "tenant_id", "resource_type", "path", "v_lower"),
+    Index("ix_attr_text", "tenant_id", "resource_type", "path", "v_text"),
+    Index("ix_attr_resource", "tenant_id", "resource_id"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("group_id", String(36), primary_key=True),
+    Column("member_id", String(36), primary_key=True),
+    # "User" or "Group"
+    Column("member_type", String(32), nullable=False),
+    Index("ix_group_members_member", "tenant_id", "member_id"),
+)
