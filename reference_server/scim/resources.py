@@ -1,0 +1,728 @@
+"""Resource bodies: validation and coercion, PUT semantics, projection, index rows.
+
+Every rule reads the attribute characteristics the server publishes (RFC 7643 section 2.2)
+through the schema registry. Decisions where the RFCs leave room, and why:
+
+- Unknown attributes and unknown schema URNs are refused (400 invalidValue naming the
+  attribute). RFC 7644 section 3.3 lets a server "alter and/or ignore POSTed content", but a
+  silent drop hides an IdP mapping mistake and loses data the client meant to store; the
+  IdPs we model send only attributes they were configured to map.
+- A single value sent for a multi-valued attribute is accepted as a one-element list
+  (robustness: some IdPs send `"emails": {...}`); a list for a singular attribute is
+  refused.
+- `canonicalValues` are advisory (RFC 7643 section 2.3.1: providers "MAY restrict"), since
+  IdPs send "mobile", "other" and custom `type` labels; they are enforced, with the
+  canonical spelling restored case-insensitively, where the server interprets the value:
+  Group `members.type` ("User"/"Group").
+- `schemas` must name the core schema (400 invalidValue otherwise) and only this resource
+  type's schemas (RFC 7643 section 3); an extension the body carries is added to
+  `schemas` when the client forgot it (tolerance for IdPs that omit it).
+- Explicit nulls, empty lists and empty objects mean "absent" (RFC 7643 section 2.5,
+  RFC 7644 section 3.5.1); readOnly attributes sent by the client are ignored
+  (RFC 7644 section 3.3).
+- IdP dialects: "True"/"False" strings (any case) for booleans; a plain string for a
+  complex attribute with a `value` sub-attribute (Entra's enterprise `manager`) means
+  `{"value": s}`.
+
+Stored form: the resource as the client may assert it, with canonical attribute names,
+extension attributes under their canonical URN, `schemas` first, without `id`/`meta`
+(and, for Groups, without `members`: see `split_members`). Direct columns: `id`,
+`userName`, `externalId`, `displayName` and `meta.*` live in `resources` columns (see
+`resource_columns`), so `index_rows` leaves them out of `attr_index`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
+from reference_server.scim.schemas import AttributeDef, SchemaRegistry
+
+__all__ = [
+    "DIRECT_PATHS",
+    "check_primary",
+    "coerce_element",
+    "coerce_value",
+    "format_timestamp",
+    "index_rows",
+    "normalize_datetime",
+    "prepare_create",
+    "prepare_replace",
+    "project",
+    "resource_columns",
+    "split_members",
+]
+
+# attr_index paths answered by columns of `resources` instead (never indexed).
+DIRECT_PATHS = frozenset(
+    {
+        "id",
+        "externalid",
+        "username",
+        "displayname",
+        "meta",
+        "meta.created",
+        "meta.lastmodified",
+        "meta.resourcetype",
+        "meta.location",
+        "meta.version",
+    }
+)
+# Canonical values the server enforces (index paths): values it interprets itself.
+_STRICT_CANONICAL = frozenset({"members.type"})
+
+_MISSING: Any = object()
+
+_DATETIME = re.compile(
+    r"(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?",
+    re.IGNORECASE,
+)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ": text order is time order (attr_index.v_time).
+
+    The storage should write `resources.created`/`last_modified` in this form, so that
+    `meta.lastModified gt "..."` filters compare like for like.
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_datetime(text: str) -> str | None:
+    """An xsd:dateTime (RFC 7643 section 2.3.5) in `format_timestamp` form, or None.
+
+    A value without a time zone is taken as UTC.
+    """
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    try:
+        micro = int((frac[1:] + "000000")[:6]) if frac else 0
+        tz: timezone = UTC
+        if zone and zone.upper() != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            tz = timezone(sign * offset)
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
+        )
+    except (ValueError, OverflowError):
+        return None
+    return format_timestamp(moment)
+
+
+# --- coercion ------------------------------------------------------------------------
+
+
+def _coerce_simple(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
+    kind = attr.type
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidValue(f"Attribute '{where}' must be a boolean (true or false), got {value!r}.")
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise InvalidValue(f"Attribute '{where}' must be an integer, got {value!r}.")
+    if kind == "decimal":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        raise InvalidValue(f"Attribute '{where}' must be a number, got {value!r}.")
+    if not isinstance(value, str):
+        raise InvalidValue(f"Attribute '{where}' must be a string ({kind}), got {value!r}.")
+    if kind == "dateTime" and normalize_datetime(value) is None:
+        raise InvalidValue(
+            f"Attribute '{where}' must be an xsd:dateTime such as 2015-01-23T04:56:22Z, "
+            f"got {value!r}."
+        )
+    if kind == "binary" and not _is_base64(value):
+        raise InvalidValue(f"Attribute '{where}' must be base64 encoded binary data.")
+    if attr.canonical_values and index_path in _STRICT_CANONICAL:
+        for canonical in attr.canonical_values:
+            if canonical.lower() == value.lower():
+                return canonical
+        allowed = ", ".join(repr(c) for c in attr.canonical_values)
+        raise InvalidValue(f"Attribute '{where}' must be one of {allowed}, got {value!r}.")
+    return value
+
+
+def _is_base64(text: str) -> bool:
+    compact = "".join(text.split())
+    padded = compact + "=" * (-len(compact) % 4)
+    try:
+        if "-" in compact or "_" in compact:
+            base64.urlsafe_b64decode(padded)
+        else:
+            base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
+    if value is None:
+        return _MISSING
+    if attr.type != "complex":
+        return _coerce_simple(attr, value, where, index_path)
+    if isinstance(value, str) and attr.sub("value") is not None:
+        value = {"value": value}  # Entra's enterprise manager as a plain string
+    if not isinstance(value, dict):
+        raise InvalidValue(f"Attribute '{where}' is complex and must be a JSON object.")
+    out: dict[str, Any] = {}
+    for key, sub_value in value.items():
+        sub = attr.sub(key)
+        if sub is None:
+            raise InvalidValue(
+                f"Attribute '{where}' has no sub-attribute '{key}' in the published schema."
+            )
+        if sub.mutability == "readOnly":
+            continue
+        coerced = _coerce_attr(sub, sub_value, f"{where}.{sub.name}", f"{index_path}.{key.lower()}")
+        if coerced is not _MISSING:
+            out[sub.name] = coerced
+    if not out:
+        return _MISSING
+    for sub in attr.sub_attributes:
+        if sub.required and sub.name not in out and sub.mutability != "readOnly":
+            raise InvalidValue(f"Attribute '{where}.{sub.name}' is required.")
+    return out
+
+
+def _coerce_attr(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
+    """Coerce one attribute value; `_MISSING` when it amounts to "unassigned"."""
+    if value is None:
+        return _MISSING
+    if not attr.multi_valued:
+        if isinstance(value, list):
+            raise InvalidValue(f"Attribute '{where}' is single-valued; a list was sent.")
+        return _coerce_single(attr, value, where, index_path)
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, item in enumerate(items):
+        coerced = _coerce_single(attr, item, f"{where}[{i}]", index_path)
+        if coerced is not _MISSING:
+            out.append(coerced)
+    if not out:
+        return _MISSING
+    if attr.type == "complex":
+        check_primary(out, where)
+    return out
+
+
+def check_primary(values: list[Any], where: str) -> None:
+    """RFC 7643 section 2.4: "The primary attribute value 'true' MUST appear no more than once"."""
+    count = 0
+    for item in values:
+        if isinstance(item, dict) and item.get("primary") is True:
+            count += 1
+    if count > 1:
+        raise InvalidValue(
+            f"Attribute '{where}' has {count} values with primary=true; at most one is allowed."
+        )
+
+
+def coerce_value(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
+    """Public form of the coercion for PATCH: returns None for an unassigned value."""
+    coerced = _coerce_attr(attr, value, where, index_path)
+    return None if coerced is _MISSING else coerced
+
+
+def coerce_element(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
+    """Coerce one element of a multi-valued attribute (or a singular value); None if empty."""
+    coerced = _coerce_single(attr, value, where, index_path)
+    return None if coerced is _MISSING else coerced
+
+
+# --- create / replace ----------------------------------------------------------------
+
+
+def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> list[str]:
+    allowed = {urn.lower(): urn for urn in reg.resource_type(resource_type).schema_urns}
+    raw = _MISSING
+    for key, value in body.items():
+        if key.lower() == "schemas":
+            raw = value
+    core = reg.resource_type(resource_type).schema
+    if raw is _MISSING or raw is None:
+        raise InvalidValue(f"Attribute 'schemas' is required and must contain '{core}'.")
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(u, str) for u in raw):
+        raise InvalidValue("Attribute 'schemas' must be a list of schema URNs.")
+    out: list[str] = []
+    for urn in raw:
+        canonical = allowed.get(urn.lower())
+        if canonical is None:
+            raise InvalidValue(
+                f"Schema '{urn}' is not a schema of resource type {resource_type}; allowed: "
+                + ", ".join(allowed.values())
+                + "."
+            )
+        if canonical not in out:
+            out.append(canonical)
+    if core not in out:
+        raise InvalidValue(f"Attribute 'schemas' must contain '{core}'.")
+    return out
+
+
+def _put(out: dict[str, Any], attr: AttributeDef, value: Any, where: str, prefix: str) -> None:
+    if attr.mutability == "readOnly":
+        return  # RFC 7644 section 3.3: readOnly attributes SHALL be ignored
+    coerced = _coerce_attr(attr, value, where, prefix + attr.name.lower())
+    if coerced is _MISSING:
+        out.pop(attr.name, None)
+    else:
+        out[attr.name] = coerced
+
+
+def _prepare(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The request body must be a JSON object (a SCIM resource).")
+    definition = reg.resource_type(resource_type)
+    schemas = _declared_schemas(reg, resource_type, body)
+    core = reg.core_attributes(resource_type)
+    out: dict[str, Any] = {"schemas": schemas}
+    extensions: dict[str, dict[str, Any]] = {}
+
+    def put_core(key: str, value: Any) -> None:
+        attr = core.get(key.lower())
+        if attr is None:
+            raise InvalidValue(
+                f"Attribute '{key}' is not defined in schema {definition.schema} "
+                f"(resource type {definition.name})."
+            )
+        _put(out, attr, value, attr.name, "")
+
+    def put_extension(urn: str, key: str, value: Any) -> None:
+        found = reg.extension(resource_type, urn)
+        assert found is not None
+        attrs = found[1]
+        attr = attrs.get(key.lower())
+        if attr is None:
+            raise InvalidValue(f"Attribute '{key}' is not defined in schema {urn}.")
+        _put(extensions.setdefault(urn, {}), attr, value, f"{urn}:{attr.name}", urn.lower() + ":")
+
+    for key, value in body.items():
+        low = key.lower()
+        if low == "schemas":
+            continue
+        if low.startswith("urn:"):
+            urn, rest = reg.split_urn(resource_type, key)
+            if urn is None:
+                raise InvalidValue(
+                    f"'{key}' is neither an attribute nor a schema of resource type "
+                    f"{definition.name}."
+                )
+            is_core = urn == definition.schema
+            if rest:
+                if "." in rest:
+                    raise InvalidValue(f"'{key}': sub-attributes must be sent inside their parent.")
+                if is_core:
+                    put_core(rest, value)
+                else:
+                    put_extension(urn, rest, value)
+                continue
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise InvalidValue(f"Schema extension '{urn}' must be a JSON object.")
+            for sub_key, sub_value in value.items():
+                if is_core:
+                    put_core(sub_key, sub_value)
+                else:
+                    put_extension(urn, sub_key, sub_value)
+            continue
+        put_core(key, value)
+
+    for attr in core.values():
+        if attr.required and attr.mutability != "readOnly":
+            _require(out, attr, attr.name)
+    for urn, required in definition.extensions:
+        data = extensions.get(urn)
+        if data:
+            out[urn] = data
+            if urn not in schemas:
+                schemas.append(urn)  # tolerance: the body carries the extension
+        elif required:
+            raise InvalidValue(f"Schema extension '{urn}' is required for {definition.name}.")
+        found = reg.extension(resource_type, urn)
+        if data and found:
+            for attr in found[1].values():
+                if attr.required and attr.mutability != "readOnly":
+                    _require(data, attr, f"{urn}:{attr.name}")
+    return out
+
+
+def _require(obj: dict[str, Any], attr: AttributeDef, where: str) -> None:
+    value = obj.get(attr.name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidValue(f"Attribute '{where}' is required and must not be empty.")
+
+
+def prepare_create(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Validate and coerce a POST body into the stored form (RFC 7644 section 3.3)."""
+    return _prepare(reg, resource_type, body)
+
+
+def prepare_replace(
+    reg: SchemaRegistry, resource_type: str, current: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """PUT (RFC 7644 section 3.5.1): the body replaces every client-assertable attribute.
+
+    readWrite and writeOnly attributes absent from the body are cleared; readOnly ones are
+    ignored; an immutable attribute that already has a value must be sent unchanged or
+    left out (then it is kept), else 400 mutability.
+    """
+    new = _prepare(reg, resource_type, body)
+    definition = reg.resource_type(resource_type)
+    _keep_immutable(reg.core_attributes(resource_type), current, new, "")
+    for urn, _required in definition.extensions:
+        found = reg.extension(resource_type, urn)
+        if found is None:
+            continue
+        cur_ext = current.get(urn)
+        if not isinstance(cur_ext, dict):
+            continue
+        new_ext = new.setdefault(urn, {})
+        _keep_immutable(found[1], cur_ext, new_ext, urn + ":")
+        if not new_ext:
+            del new[urn]
+        elif urn not in new["schemas"]:
+            new["schemas"].append(urn)
+    return new
+
+
+def _keep_immutable(
+    attrs: dict[str, AttributeDef], current: dict[str, Any], new: dict[str, Any], prefix: str
+) -> None:
+    for attr in attrs.values():
+        if attr.name == "members":
+            continue  # membership is rows; its replacement is the storage's job
+        old = current.get(attr.name)
+        if old is None:
+            continue
+        if attr.mutability == "immutable":
+            if attr.name not in new:
+                new[attr.name] = old
+            elif new[attr.name] != old:
+                raise Mutability(
+                    f"Attribute '{prefix}{attr.name}' is immutable: it is already set to "
+                    f"{old!r} and cannot change."
+                )
+        elif attr.type == "complex" and not attr.multi_valued and isinstance(old, dict):
+            for sub in attr.sub_attributes:
+                if sub.mutability != "immutable" or sub.name not in old:
+                    continue
+                target = new.setdefault(attr.name, {})
+                if sub.name not in target:
+                    target[sub.name] = old[sub.name]
+                elif target[sub.name] != old[sub.name]:
+                    raise Mutability(
+                        f"Attribute '{prefix}{attr.name}.{sub.name}' is immutable and cannot "
+                        "change."
+                    )
+
+
+def split_members(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """For Groups: (resource without "members", [{"value": id, "type": "User"|"Group"|None}]).
+
+    Membership is stored as rows, never as a list in the document (issue 2, point 9).
+    Duplicate ids are sent once; a member without `value` is refused (400 invalidValue).
+    """
+    rest = {k: v for k, v in body.items() if k != "members"}
+    members: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(body.get("members") or ()):
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value:
+            raise InvalidValue(f"Attribute 'members[{i}].value' is required (the member's id).")
+        if value in seen:
+            continue
+        seen.add(value)
+        members.append({"value": value, "type": item.get("type")})
+    return rest, members
+
+
+def resource_columns(
+    reg: SchemaRegistry, resource_type: str, resource: dict[str, Any]
+) -> dict[str, str | None]:
+    """The direct `resources` columns filters use: user_name_lower, external_id, display_name_lower.
+
+    userName uniqueness is case-insensitive (caseExact false): the storage's unique
+    constraint on `user_name_lower` enforces it (RFC 7643 section 2.2 "uniqueness").
+    """
+    user_name = resource.get("userName")
+    display = resource.get("displayName")
+    external = resource.get("externalId")
+    return {
+        "user_name_lower": user_name.lower() if isinstance(user_name, str) else None,
+        "external_id": external if isinstance(external, str) else None,
+        "display_name_lower": display.lower() if isinstance(display, str) else None,
+    }
+
+
+# --- projection ----------------------------------------------------------------------
+
+
+def _split_requested(
+    reg: SchemaRegistry, resource_type: str, names: list[str]
+) -> tuple[dict[str, set[str] | None], set[str]]:
+    """{top-level key -> set of sub names, or None for the whole attribute}, whole extensions."""
+    out: dict[str, set[str] | None] = {}
+    whole: set[str] = set()
+    definition = reg.resource_type(resource_type)
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        resolved = reg.resolve(resource_type, name)
+        if resolved is None:
+            urn, rest = reg.split_urn(resource_type, name)
+            if urn is not None and not rest and urn != definition.schema:
+                whole.add(urn)
+            continue  # unknown names select nothing
+        key = (
+            resolved.attribute.name
+            if resolved.schema_urn == definition.schema
+            else f"{resolved.schema_urn}\x00{resolved.attribute.name}"
+        )
+        if resolved.sub_attribute is None:
+            out[key] = None
+        else:
+            subs = out.get(key, set())
+            if subs is not None:
+                subs.add(resolved.sub_attribute.name)
+                out[key] = subs
+    return out, whole
+
+
+def _project_attr(
+    attr: AttributeDef, value: Any, selected: set[str] | None, excluded: set[str] | None
+) -> Any:
+    """Apply sub-attribute `returned` and selection to one attribute's value."""
+    if attr.type != "complex" or not attr.sub_attributes:
+        return value
+
+    def one(obj: Any) -> Any:
+        if not isinstance(obj, dict):
+            return obj
+        result = {}
+        for key, sub_value in obj.items():
+            sub = attr.sub(key)
+            if sub is None:
+                result[key] = sub_value
+                continue
+            if sub.returned == "never":
+                continue
+            if sub.returned != "always":
+                if selected is not None and sub.name not in selected:
+                    continue
+                if selected is None and sub.returned == "request":
+                    continue
+                if excluded is not None and sub.name in excluded:
+                    continue
+            result[key] = sub_value
+        return result
+
+    if isinstance(value, list):
+        return [v for v in (one(v) for v in value) if v != {}]
+    return one(value)
+
+
+def _include(attr: AttributeDef, mode: str, selected: bool, excluded: bool) -> bool:
+    if attr.returned == "never":
+        return False
+    if attr.returned == "always":
+        return True
+    if mode == "attributes":
+        return selected
+    if excluded:
+        return False
+    return attr.returned == "default"
+
+
+def project(
+    reg: SchemaRegistry,
+    resource_type: str,
+    resource: dict[str, Any],
+    attributes: list[str] | None,
+    excluded: list[str] | None,
+) -> dict[str, Any]:
+    """The representation to return: `returned` plus attributes/excludedAttributes.
+
+    RFC 7644 sections 3.4.2.5 and 3.9: "always" attributes are always returned, "never"
+    ones never, "request" ones only when named in `attributes`; `attributes` overrides
+    the default set, `excludedAttributes` removes from it. `schemas` is always returned.
+    Unknown names select nothing (no error).
+    """
+    core = reg.core_attributes(resource_type)
+    mode = "attributes" if attributes else "excluded" if excluded else "default"
+    chosen, whole = _split_requested(
+        reg, resource_type, (attributes or []) if mode == "attributes" else (excluded or [])
+    )
+    out: dict[str, Any] = {}
+    for key, value in resource.items():
+        if key == "schemas":
+            out[key] = value
+            continue
+        attr = core.get(key.lower())
+        if attr is not None:
+            _project_one(out, key, attr, value, mode, chosen.get(key, _MISSING), attr.name)
+            continue
+        ext = reg.extension(resource_type, key)
+        if ext is None or not isinstance(value, dict):
+            out[key] = value  # not described by a schema: the caller's business
+            continue
+        urn, attrs = ext
+        ext_out: dict[str, Any] = {}
+        for sub_key, sub_value in value.items():
+            ext_attr = attrs.get(sub_key.lower())
+            if ext_attr is None:
+                ext_out[sub_key] = sub_value
+                continue
+            sel = chosen.get(f"{urn}\x00{ext_attr.name}", _MISSING)
+            if urn in whole:
+                if mode == "excluded":
+                    continue
+                sel = None
+            _project_one(ext_out, sub_key, ext_attr, sub_value, mode, sel, ext_attr.name)
+        if ext_out:
+            out[key] = ext_out
+    return out
+
+
+def _project_one(
+    out: dict[str, Any],
+    key: str,
+    attr: AttributeDef,
+    value: Any,
+    mode: str,
+    sel: Any,
+    name: str,
+) -> None:
+    named = sel is not _MISSING
+    whole = named and sel is None
+    if mode == "attributes":
+        if not _include(attr, mode, named, False):
+            return
+        subs = None if (whole or (attr.returned == "always" and not named)) else sel
+        projected = _project_attr(attr, value, subs, None)
+    elif mode == "excluded":
+        if not _include(attr, mode, False, whole):
+            return
+        projected = _project_attr(attr, value, None, sel if named and not whole else None)
+    else:
+        if not _include(attr, mode, False, False):
+            return
+        projected = _project_attr(attr, value, None, None)
+    if projected not in ({}, []):
+        out[key] = projected
+
+
+# --- index rows ----------------------------------------------------------------------
+
+
+def _row(path: str, elem: int, attr: AttributeDef, value: Any) -> dict[str, Any] | None:
+    row: dict[str, Any] = {
+        "path": path,
+        "elem": elem,
+        "v_text": None,
+        "v_lower": None,
+        "v_num": None,
+        "v_bool": None,
+        "v_time": None,
+    }
+    kind = attr.type
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            return None
+        row["v_bool"] = value
+    elif kind in ("integer", "decimal"):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        row["v_num"] = float(value)
+    elif kind == "dateTime":
+        if not isinstance(value, str):
+            return None
+        row["v_time"] = normalize_datetime(value)
+        if row["v_time"] is None:
+            return None
+    else:
+        if not isinstance(value, str):
+            return None
+        row["v_text"] = value
+        row["v_lower"] = value.lower()
+    return row
+
+
+def _index_attr(rows: list[dict[str, Any]], path: str, attr: AttributeDef, value: Any) -> None:
+    values = value if isinstance(value, list) else [value]
+    elem_base = 0 if attr.multi_valued else -1
+    for i, item in enumerate(values):
+        elem = i if elem_base == 0 else -1
+        if attr.type == "complex":
+            if not isinstance(item, dict):
+                continue
+            for key, sub_value in item.items():
+                sub = attr.sub(key)
+                if sub is None or sub_value is None:
+                    continue
+                sub_values = sub_value if isinstance(sub_value, list) else [sub_value]
+                for sv in sub_values:
+                    row = _row(f"{path}.{sub.name.lower()}", elem, sub, sv)
+                    if row is not None:
+                        rows.append(row)
+        else:
+            row = _row(path, elem, attr, item)
+            if row is not None:
+                rows.append(row)
+
+
+_SCHEMAS_ATTR = AttributeDef(
+    "schemas", "reference", True, True, False, "readOnly", "always", "none", (), ("uri",), ()
+)
+
+
+def index_rows(
+    reg: SchemaRegistry, resource_type: str, resource: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One attr_index row per simple value of the stored form (see storage/tables.py).
+
+    Keys: path (lower-cased, extension paths URN-prefixed), elem (element position in a
+    multi-valued attribute, -1 for singular), and the typed value columns. Attributes
+    answered by direct `resources` columns (DIRECT_PATHS) and Group members (rows of
+    `group_members`) are left out; `schemas` is indexed so `schemas eq "urn:..."` filters
+    work (RFC 7644 section 3.4.2.2, Figure 2).
+    """
+    rows: list[dict[str, Any]] = []
+    core = reg.core_attributes(resource_type)
+    for key, value in resource.items():
+        if value is None:
+            continue
+        if key == "schemas":
+            _index_attr(rows, "schemas", _SCHEMAS_ATTR, value)
+            continue
+        low = key.lower()
+        attr = core.get(low)
+        if attr is not None:
+            if low in DIRECT_PATHS or low == "members" or attr.mutability == "writeOnly":
+                continue
+            _index_attr(rows, low, attr, value)
+            continue
+        ext = reg.extension(resource_type, key)
+        if ext is None or not isinstance(value, dict):
+            continue
+        urn, attrs = ext
+        for sub_key, sub_value in value.items():
+            ext_attr = attrs.get(sub_key.lower())
+            if ext_attr is None or sub_value is None or ext_attr.mutability == "writeOnly":
+                continue
+            _index_attr(rows, f"{urn.lower()}:{ext_attr.name.lower()}", ext_attr, sub_value)
+    return rows
