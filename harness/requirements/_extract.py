@@ -61,14 +61,14 @@ _FOOTER_RE = re.compile(r"^\S.*\[Page \d+\]\s*$")
 _HEADER_RE = re.compile(r"^RFC 764\d\s{2,}.*\s{2,}September 2015\s*$")
 _HEADING_RE = re.compile(r"^(\d+(?:\.\d+)*)\.\s+(\S.*?)\s*$")
 _BULLET_RE = re.compile(r"^(\s*)(?:o|\*|-|\d+\.|[a-z]\.)\s{1,3}(?=\S)")
-_TERM_INLINE_RE = re.compile(r"^\s+([A-Za-z$][\w$-]*)  +(?=\S)")
+_TERM_INLINE_RE = re.compile(r"^\s+([A-Za-z$][\w$-]*(?:, [A-Za-z$][\w$-]*)*)  +(?=\S)")
 _TERM_ALONE_RE = re.compile(r'^\s+("?[A-Za-z$][\w$:.-]*"?(?: "?[A-Za-z/][\w/-]*"?){0,4})\s*$')
 _HTTP_RE = re.compile(
     r"^\s*(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+/\S*(?:\s+HTTP/1\.1)?|HTTP/1\.1\s+\d{3}.*"
     r"|(?:Host|Accept|Content-Type|Authorization|Location|ETag|If-Match|If-None-Match"
     r"|Content-Length):\s.*)\s*$"
 )
-_ABBREVIATIONS = ("e.g.", "i.e.", "Ms.", "Mr.", "Dr.", "al.", "vs.", "Inc.", "cf.")
+_ABBREVIATION_RE = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|Ms|Mr|Dr|al|vs|Inc|cf)\.$")
 
 
 def normalise_keyword(keyword: str) -> str:
@@ -268,7 +268,7 @@ def _sentences(text: str) -> list[str]:
     start = 0
     for m in re.finditer(r'[.?!]["\')]?(?:  +|\n)(?=["(]?[A-Z0-9]|"[a-z])', text):
         before = text[start : m.start() + 1]
-        if before.endswith(_ABBREVIATIONS):
+        if _ABBREVIATION_RE.search(before):
             continue
         pieces.append(text[start : m.end()])
         start = m.end()
