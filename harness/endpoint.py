@@ -1,0 +1,139 @@
+"""`--scim-url embedded`: the bundled reference server in a subprocess, never imported.
+
+Starts `python -m reference_server --port 0 ...` with a fresh SQLite database and a random
+token, waits for its `READY <url>` line, and stops it (SIGTERM, then kill) at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.verdicts import HarnessError
+
+__all__ = ["READY_TIMEOUT", "EmbeddedServer", "Target"]
+
+READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the suite sends requests, and with which token."""
+
+    url: str
+    token: str | None
+    embedded: bool = False
+
+
+class EmbeddedServer:
+    """The reference server as a child process for the length of one run."""
+
+    def __init__(self, command: str | None = None, *, ready_timeout: float = READY_TIMEOUT) -> None:
+        """`command` is a template with {python}, {database_url} and {token} placeholders."""
+        self.token = secrets.token_urlsafe(24)
+        self._dir = Path(tempfile.mkdtemp(prefix="scim-embedded-"))
+        self.database_url = f"sqlite:///{self._dir / 'scim.db'}"
+        self._command = command
+        self.ready_timeout = ready_timeout
+        self._process: subprocess.Popen[str] | None = None
+        self._output: deque[str] = deque(maxlen=200)
+        self._reader: threading.Thread | None = None
+        self.url: str | None = None
+
+    def argv(self) -> list[str]:
+        if self._command:
+            return [
+                part.format(python=sys.executable, database_url=self.database_url, token=self.token)
+                for part in shlex.split(self._command)
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "reference_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--database-url",
+            self.database_url,
+            "--bootstrap-token",
+            self.token,
+        ]
+
+    def start(self) -> Target:
+        """Start the server and wait for READY; HarnessError with its output if it fails."""
+        lines: queue.Queue[str | None] = queue.Queue()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.argv(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=self._dir,
+        )
+        stdout = self._process.stdout
+        assert stdout is not None
+
+        def pump() -> None:
+            for line in stdout:
+                self._output.append(line.rstrip("\n"))
+                lines.put(line)
+            lines.put(None)
+
+        self._reader = threading.Thread(target=pump, name="scim-embedded-output", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                self.stop()
+                raise HarnessError(self._failure("the embedded server exited before READY"))
+            if line.startswith("READY "):
+                self.url = line.split(None, 1)[1].strip()
+                return Target(self.url, self.token, embedded=True)
+        self.stop()
+        raise HarnessError(self._failure(f"no READY line within {self.ready_timeout:g} s"))
+
+    def _failure(self, what: str) -> str:
+        output = "\n".join(self._output) or "(no output)"
+        text = f"{what}\ncommand: {' '.join(self.argv())}\noutput:\n{output}"
+        return text.replace(self.token, "***")
+
+    def stop(self) -> None:
+        """SIGTERM, wait, then kill; remove the database folder."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+            if self._reader is not None:
+                self._reader.join(timeout=5)
+            if process.stdout is not None:
+                with contextlib.suppress(OSError):
+                    process.stdout.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    @property
+    def output(self) -> list[str]:
+        return list(self._output)

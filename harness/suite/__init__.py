@@ -1,0 +1,1 @@
+"""The conformance suite shipped with the plugin: one module per RFC area."""
