@@ -192,12 +192,18 @@ def without_response_checks(*names: str) -> Callable[[F], F]:
 # -- assertions ------------------------------------------------------------------------------
 
 
+def _codes(codes: tuple[int, ...]) -> str:
+    if len(codes) > 4 and list(codes) == list(range(codes[0], codes[-1] + 1)):
+        return f"{codes[0]}-{codes[-1]}"
+    return " or ".join(str(c) for c in codes)
+
+
 def expect_status(response: Response, *codes: int, clause: str = "", why: str = "") -> Response:
     """StatusMismatch unless the response's status is one of `codes`."""
     __tracebackhide__ = True
     if response.status in codes:
         return response
-    wanted = " or ".join(str(c) for c in codes)
+    wanted = _codes(codes)
     raise StatusMismatch(
         why or f"{response.exchange.method} answered {response.status}, expected {wanted}",
         clause=clause,
@@ -234,8 +240,7 @@ def expect_scim_error(
         raise ErrorBodyInvalid(
             "; ".join(problems),
             clause=clause,
-            expected=f"status {'/'.join(map(str, codes))}"
-            + (f", scimType {'/'.join(types)}" if types else ""),
+            expected=f"status {_codes(codes)}" + (f", scimType {'/'.join(types)}" if types else ""),
             actual=response.text[:300],
             exchanges=[response.exchange],
         )

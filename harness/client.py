@@ -205,19 +205,25 @@ class ScimClient:
         return self.request("GET", path, params=params, **kw)
 
     def post(self, path: str, *, json: Any = _UNSET, **kw: Any) -> Response:
+        __tracebackhide__ = True
         return self.request("POST", path, json=json, **kw)
 
     def put(self, path: str, *, json: Any = _UNSET, **kw: Any) -> Response:
+        __tracebackhide__ = True
         return self.request("PUT", path, json=json, **kw)
 
     def patch(self, path: str, *, json: Any = _UNSET, **kw: Any) -> Response:
+        __tracebackhide__ = True
         return self.request("PATCH", path, json=json, **kw)
 
     def delete(self, path: str, **kw: Any) -> Response:
+        __tracebackhide__ = True
         return self.request("DELETE", path, **kw)
 
     def follow(self, response: Response) -> Response:
+        __tracebackhide__ = True
         """GET the Location of a redirect, only on the same origin (token never leaves)."""
+        __tracebackhide__ = True
         location = response.location
         if not location:
             raise HarnessError("follow() needs a response with a Location header")
@@ -245,6 +251,7 @@ class ScimClient:
         auth: bool | str = True,
     ) -> Response:
         """Send one request; `auth` False sends no token, a string sends that token."""
+        __tracebackhide__ = True
         url = self.url_for(path)
         send_headers = {"Accept": SCIM_JSON}
         body = b""
@@ -272,6 +279,7 @@ class ScimClient:
     # -- transport -----------------------------------------------------------------------
 
     def _send(self, request: httpx.Request, body: bytes) -> Response:
+        __tracebackhide__ = True
         start = time.perf_counter()
         chunks: list[bytes] = []
         status: int | None = None
@@ -298,6 +306,8 @@ class ScimClient:
                 response.close()
         except _SlowBody as exc:
             truncated, error = True, str(exc)
+        except httpx.LocalProtocolError as exc:
+            raise HarnessError(f"the harness built an invalid request: {exc}") from exc
         except httpx.TimeoutException as exc:
             error = f"timed out after {self.timeout:g} s ({type(exc).__name__})"
             truncated = status is not None

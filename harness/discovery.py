@@ -101,6 +101,9 @@ class Capabilities:
     schemas: tuple[SchemaInfo, ...]
     exchanges: tuple[Exchange, ...] = ()
 
+    def __repr__(self) -> str:
+        return f"<Capabilities {self.declared()}>"
+
     def _feature(self, name: str) -> Mapping[str, Any]:
         value = self.service_provider_config.get(name)
         return value if isinstance(value, Mapping) else {}
