@@ -56,6 +56,9 @@ resources = Table(
     Column("external_id", String(512)),
     # Lower-cased displayName, for `displayName eq` lookups and group uniqueness.
     Column("display_name_lower", String(512)),
+    # The label a Group's members[].display and a User's groups[].display show: displayName
+    # as sent, else (Users) userName; read with member rows, never by parsing `data`.
+    Column("display", String(512)),
     # The resource as stored: JSON text (orjson), without id/meta and without Group members.
     Column("data", Text, nullable=False),
     # Monotonic version number; the ETag is W/"<version>".
@@ -89,7 +92,8 @@ attr_index = Table(
     Column("v_lower", Text),
     Column("v_num", Float),
     Column("v_bool", Boolean),
-    # dateTime values normalised to UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ" so text order is time order.
+    # dateTime values normalised to UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ"
+    # so text order is time order.
     Column("v_time", String(40)),
     Index("ix_attr_lower", "tenant_id", "resource_type", "path", "v_lower"),
     Index("ix_attr_text", "tenant_id", "resource_type", "path", "v_text"),

@@ -1,0 +1,179 @@
+"""`create_app(settings)`: the Starlette application of the reference server.
+
+An explicit routes list and one exception-handler map: every `ScimError` becomes its SCIM
+Error body (RFC 7644 section 3.12), routing misses become SCIM 404/405, and anything
+unexpected becomes a 500 SCIM error whose body carries no traceback (it is logged).
+The lifespan creates the engine, upgrades the database with Alembic and seeds the
+bootstrap organization.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_server.endpoints import admin, bulk, discovery
+from reference_server.endpoints import resources as res
+from reference_server.endpoints.common import BASE_PATH, ScimResponse, ServerState
+from reference_server.scim.errors import (
+    ERROR_SCHEMA,
+    MethodNotAllowed,
+    NotFound,
+    ScimError,
+    Unauthorized,
+)
+from reference_server.scim.schemas import load_registry
+from reference_server.settings import ServerSettings
+from reference_server.storage.engine import create_engine, is_sqlite, upgrade
+from reference_server.storage.repository import Repository
+from reference_server.storage.tenants import TokenVerifier, ensure_token, hash_token
+
+__all__ = ["create_app", "routes"]
+
+log = logging.getLogger("reference_server")
+
+
+def _rt(fn: Any, resource_type: str) -> Any:
+    return functools.partial(fn, resource_type=resource_type)
+
+
+def routes() -> list[Route]:
+    """Every route, explicitly. `.search` comes before `{id}` so it is not taken for an id."""
+    b = BASE_PATH
+    table: list[Route] = [
+        Route(f"{b}/ServiceProviderConfig", discovery.service_provider_config, methods=["GET"]),
+        Route(f"{b}/ResourceTypes", discovery.resource_types, methods=["GET"]),
+        Route(f"{b}/ResourceTypes/{{id}}", discovery.resource_type_by_id, methods=["GET"]),
+        Route(f"{b}/Schemas", discovery.schemas, methods=["GET"]),
+        Route(f"{b}/Schemas/{{id:path}}", discovery.schema_by_id, methods=["GET"]),
+        Route(f"{b}/.search", res.root_search, methods=["POST"]),
+        Route(b, res.root_query, methods=["GET"]),
+        Route(f"{b}/", res.root_query, methods=["GET"]),
+        Route(f"{b}/Bulk", bulk.bulk, methods=["POST"]),
+        Route(f"{b}/Me", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route(f"{b}/Me/{{rest:path}}", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    for name, endpoint in (("User", "/Users"), ("Group", "/Groups")):
+        table += [
+            Route(f"{b}{endpoint}", _rt(res.collection, name), methods=["GET", "POST"]),
+            Route(f"{b}{endpoint}/.search", _rt(res.search, name), methods=["POST"]),
+            Route(
+                f"{b}{endpoint}/{{id}}",
+                _rt(res.item, name),
+                methods=["GET", "PUT", "PATCH", "DELETE"],
+            ),
+        ]
+    table += [
+        Route("/admin/v1/organizations", admin.list_orgs, methods=["GET"]),
+        Route("/admin/v1/organizations", admin.create_org, methods=["POST"]),
+        Route("/admin/v1/organizations/{id}/tokens", admin.create_token, methods=["POST"]),
+    ]
+    return table
+
+
+def _error_response(exc: ScimError) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if isinstance(exc, Unauthorized) else {}
+    return ScimResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+
+async def _scim_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    return _error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing misses as SCIM errors (RFC 7644 section 3.12)."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _error_response(
+            MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        )
+    if exc.status_code == 404:
+        return _error_response(NotFound(f"No SCIM endpoint at {request.url.path}."))
+    body = {"schemas": [ERROR_SCHEMA], "status": str(exc.status_code), "detail": exc.detail}
+    return ScimResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+class _CatchAll:
+    """Last line: an unexpected exception is logged and answered 500 without a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = {
+                "schemas": [ERROR_SCHEMA],
+                "status": "500",
+                "detail": "Internal server error; it has been logged.",
+            }
+            await ScimResponse(body, status_code=500)(scope, receive, send)
+
+
+def create_state(settings: ServerSettings) -> ServerState:
+    """Engine, migrated schema, registry, repository and bootstrap organization."""
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    registry = load_registry()
+    state = ServerState(
+        settings=settings,
+        engine=engine,
+        registry=registry,
+        repo=Repository(engine, registry),
+        verifier=TokenVerifier(engine, settings.token_cache_ttl),
+        inline=is_sqlite(engine),
+        admin_token_hash=hash_token(settings.admin_token) if settings.admin_token else None,
+    )
+    if settings.bootstrap:
+        org, token = ensure_token(engine, settings.bootstrap_org_name, settings.bootstrap_token)
+        state.bootstrap_tenant = org.id
+        state.bootstrap_token = token
+    return state
+
+
+def create_app(settings: ServerSettings | None = None) -> Starlette:
+    """The ASGI app; its lifespan opens the database (so tests must run the lifespan)."""
+    settings = settings if settings is not None else ServerSettings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = create_state(settings)
+        app.state.scim = state
+        try:
+            yield
+        finally:
+            state.engine.dispose()
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={ScimError: _scim_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.add_middleware(_CatchAll)
+    return app

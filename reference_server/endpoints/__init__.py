@@ -1,0 +1,1 @@
+"""Starlette endpoints: discovery, resources (CRUD and search), bulk, /Me and admin."""

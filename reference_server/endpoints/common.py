@@ -1,0 +1,199 @@
+"""Request plumbing shared by every SCIM endpoint: auth, bodies, responses, ETags.
+
+RFC 7644 section 3.1 (media type), section 2 (bearer authentication), section 3.12
+(error bodies), section 3.14 (versions). Database calls run inline on SQLite (each call is
+microseconds and SQLite serialises writers anyway) and in the thread pool on PostgreSQL,
+where a network round trip must not stall the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reference_server.scim.errors import (
+    InvalidSyntax,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from reference_server.scim.schemas import SchemaRegistry
+from reference_server.settings import ServerSettings
+from reference_server.storage.repository import Repository
+from reference_server.storage.tenants import TokenVerifier
+
+__all__ = [
+    "BASE_PATH",
+    "SCIM_MEDIA_TYPE",
+    "Ctx",
+    "ScimResponse",
+    "ServerState",
+    "base_url",
+    "check_write_preconditions",
+    "etag",
+    "if_match_ok",
+    "if_none_match_hit",
+    "read_json",
+    "scim_context",
+    "server_state",
+    "split_list",
+]
+
+BASE_PATH = "/scim/v2"
+SCIM_MEDIA_TYPE = "application/scim+json"
+_JSON_TYPES = ("application/scim+json", "application/json")
+
+T = TypeVar("T")
+
+
+class ScimResponse(Response):
+    """A JSON body encoded with orjson, served as application/scim+json."""
+
+    media_type = SCIM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return b"" if content is None else orjson.dumps(content)
+
+
+@dataclass(slots=True)
+class ServerState:
+    """Everything built once at start and shared by requests (no per-request rebuilding)."""
+
+    settings: ServerSettings
+    engine: Engine
+    registry: SchemaRegistry
+    repo: Repository
+    verifier: TokenVerifier
+    inline: bool  # run database calls on the event loop (SQLite)
+    admin_token_hash: str | None = None
+    bootstrap_token: str | None = None
+    bootstrap_tenant: str | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.inline:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """One authenticated SCIM request: the tenant the token belongs to and the base URL."""
+
+    state: ServerState
+    tenant: str
+    base: str
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.scim
+    return state
+
+
+def base_url(request: Request) -> str:
+    """The SCIM base URL as the client reached it (for meta.location and Location)."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}{BASE_PATH}"
+
+
+async def scim_context(request: Request) -> Ctx:
+    """Authenticate the bearer token (RFC 7644 section 2); 401 when missing or unknown."""
+    state = server_state(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send the organization's token as 'Authorization: Bearer <token>'.")
+    tenant = await state.run(state.verifier.tenant_for, token)
+    if tenant is None:
+        raise Unauthorized("The bearer token is not valid (unknown or revoked).")
+    return Ctx(state, tenant, base_url(request))
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object; 415, 413 or 400 invalidSyntax otherwise.
+
+    RFC 7644 section 3.1: application/scim+json, and application/json is accepted too.
+    A missing Content-Type is tolerated (the body must still be JSON).
+    """
+    ctype = request.headers.get("content-type")
+    if ctype is not None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        if media not in _JSON_TYPES:
+            raise UnsupportedMediaType(
+                f"Content-Type {media!r} is not supported: send application/scim+json."
+            )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body exceeds the maximum of {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body exceeds the maximum of {limit} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidSyntax("The request body is empty: a JSON object is required.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidSyntax(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The request body must be a JSON object.")
+    return body
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """`attributes=a,b` -> ["a", "b"] (RFC 7644 section 3.4.2.5); None when absent/empty."""
+    if not value:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or None
+
+
+def etag(version: int) -> str:
+    """The weak entity tag of a resource version (RFC 7644 section 3.14)."""
+    return f'W/"{version}"'
+
+
+def _tags(header: str) -> list[str]:
+    # Weak comparison (RFC 7232 section 2.3.2): SCIM versions are weak tags.
+    return [t.strip().removeprefix("W/").removeprefix("w/") for t in header.split(",")]
+
+
+def if_match_ok(header: str | None, version: int) -> bool:
+    """False when an If-Match precondition names no current version."""
+    if header is None or not header.strip():
+        return True
+    tags = _tags(header)
+    return "*" in tags or f'"{version}"' in tags
+
+
+def if_none_match_hit(header: str | None, version: int) -> bool:
+    """True when If-None-Match names the current version (or `*`)."""
+    if header is None or not header.strip():
+        return False
+    tags = _tags(header)
+    return "*" in tags or f'"{version}"' in tags
+
+
+def check_write_preconditions(
+    if_match: str | None, if_none_match: str | None, version: int
+) -> None:
+    """412 for a stale If-Match, or an If-None-Match that matches (RFC 7232 section 3)."""
+    if not if_match_ok(if_match, version):
+        raise PreconditionFailed(
+            f"If-Match names a stale version: the resource is now at {etag(version)}. "
+            "Read it again and retry with the current ETag."
+        )
+    if if_none_match_hit(if_none_match, version):
+        raise PreconditionFailed(f"If-None-Match matches the current version {etag(version)}.")

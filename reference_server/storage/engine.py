@@ -1,0 +1,98 @@
+"""Engine creation and schema migration: one code path for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with synchronous=NORMAL (durable at checkpoints, fast commits),
+foreign keys on and a busy timeout so several processes can share one file. Writes open
+with BEGIN IMMEDIATE so two writers never deadlock on a lock upgrade. An in-memory
+database (`sqlite://`) uses one shared connection, else every pool checkout would see an
+empty database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["WRITE", "create_engine", "downgrade", "is_sqlite", "upgrade"]
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite).
+WRITE = "scim_write"
+# Key of the PostgreSQL advisory lock that serialises concurrent migrations at start.
+_MIGRATION_LOCK = 76447643
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_in_memory(url: sa.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(database_url: str) -> Engine:
+    """An engine for `database_url` (sqlite:///file, sqlite://, postgresql+psycopg://...)."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if _sqlite_in_memory(url):
+        kwargs["poolclass"] = StaticPool
+    engine = sa.create_engine(url, **kwargs)
+    memory = _sqlite_in_memory(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred/late).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(connection: sa.Connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (a fresh database gets every table).
+
+    On PostgreSQL an advisory lock makes concurrent starts (several workers) take turns.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+        try:
+            command.upgrade(_alembic_config(conn), revision)
+            conn.commit()
+        finally:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Undo migrations down to `revision` (tests use it to reset a PostgreSQL schema)."""
+    with engine.connect() as conn:
+        command.downgrade(_alembic_config(conn), revision)
+        conn.commit()
