@@ -7,6 +7,7 @@ lists the matching requirements (id, testable flag, sentence) for suite authors.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -66,6 +67,14 @@ def _summary(requirements: Sequence[Requirement]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except BrokenPipeError:  # `| head` stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harness.requirements", description=__doc__.splitlines()[0]
     )
