@@ -352,3 +352,23 @@ def test_regenerating_without_annotations_keeps_ids(
     guessed, merged = build_catalogue(rfc_texts, {})
     assert [e["id"] for e in guessed] == [e["id"] for e in entries]
     assert all(merged[e["id"]]["reviewed"] is False for e in guessed)
+
+
+def test_annotations_cover_exactly_the_catalogue(entries: list[dict[str, Any]]) -> None:
+    """Every judgement belongs to a sentence and every sentence was judged by a person."""
+    annotations: dict[str, dict[str, Any]] = _package_json("annotations.json")
+    assert set(annotations) == {e["id"] for e in entries}
+    allowed = {"actor", "testable", "reason", "notes"}
+    assert [i for i, a in annotations.items() if not set(a) <= allowed] == []
+    assert [i for i, a in annotations.items() if "reviewed" in a] == []
+
+
+@needs_rfc_texts
+def test_section_titles_match_the_rfc_headings(
+    entries: list[dict[str, Any]], rfc_texts: dict[int, str]
+) -> None:
+    for n, text in rfc_texts.items():
+        headings = dict(re.findall(r"^(\d+(?:\.\d+)*)\.\s+(\S.*?)\s*$", text, re.MULTILINE))
+        for e in entries:
+            if e["rfc"] == n:
+                assert headings.get(e["section"]) == e["section_title"], e["id"]
