@@ -66,6 +66,21 @@ def _summary(requirements: Sequence[Requirement]) -> str:
     return "\n".join(lines)
 
 
+def _sections(requirements: Sequence[Requirement]) -> str:
+    """One line per section: testable/total per keyword, so authors see where checks are due."""
+    rows: dict[tuple[int, str], list[Requirement]] = {}
+    for r in requirements:
+        rows.setdefault((r.rfc, r.section), []).append(r)
+    lines = [f"{'section':16}" + "".join(f"{k:>8}" for k in KEYWORDS) + "  title"]
+    for (rfc, section), group in rows.items():
+        cells = ""
+        for keyword in KEYWORDS:
+            chosen = [r for r in group if r.keyword == keyword]
+            cells += f"{sum(r.testable for r in chosen):>4}/{len(chosen):<3}" if chosen else " " * 8
+        lines.append(f"{f'RFC{rfc} {section}':16}{cells}  {group[0].section_title}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
@@ -87,12 +102,18 @@ def _run(argv: Sequence[str] | None) -> int:
     flag.add_argument("--testable", dest="testable", action="store_true", default=None)
     flag.add_argument("--untestable", dest="testable", action="store_false")
     parser.add_argument("--reasons", action="store_true", help="also print actor and reason")
+    parser.add_argument(
+        "--sections", action="store_true", help="testable/total per section and keyword"
+    )
     args = parser.parse_args(argv)
 
     requirements = list(load_catalogue().values())
     filtered = any(
         v is not None for v in (args.rfc, args.section, args.keyword, args.grep, args.testable)
     )
+    if args.sections:
+        print(_sections(requirements))
+        return 0
     if not filtered:
         print(_summary(requirements))
         return 0

@@ -372,3 +372,14 @@ def test_section_titles_match_the_rfc_headings(
         for e in entries:
             if e["rfc"] == n:
                 assert headings.get(e["section"]) == e["section_title"], e["id"]
+
+
+def test_cli_lists_sections(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--sections"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    catalogue = load_catalogue().values()
+    bulk = [r for r in catalogue if (r.rfc, r.section, r.keyword) == (7644, "3.7.4", "MUST")]
+    row = next(line for line in lines if line.startswith("RFC7644 3.7.4 "))
+    assert f"{sum(r.testable for r in bulk)}/{len(bulk)}" in row
+    assert row.endswith("Maximum Operations")
+    assert len(lines) == 1 + len({(r.rfc, r.section) for r in catalogue})
