@@ -1,0 +1,133 @@
+"""`scim-reference-server` / `python -m reference_server`: run the server under uvicorn.
+
+Once the socket accepts connections it prints, flushed, on stdout:
+
+    SCIM base URL: http://HOST:PORT/scim/v2
+    SCIM bearer token: <token>          (development mode: a freshly issued token)
+    READY http://HOST:PORT/scim/v2
+
+`--port 0` binds a free port and the lines carry the real one; tools (the harness's
+`--scim-url embedded`) wait for the READY line. SIGTERM and SIGINT shut down gracefully
+and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from reference_server.app import create_app
+from reference_server.endpoints.common import BASE_PATH, ServerState
+from reference_server.settings import ServerSettings
+
+__all__ = ["main", "parse_args"]
+
+_START_TIMEOUT = 120.0  # seconds to wait for the socket (migrations on a slow database)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scim-reference-server",
+        description="The bundled SCIM 2.0 reference server (RFC 7643/7644).",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to bind; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL: sqlite:///scim.db (default), sqlite:// (in memory) or "
+        "postgresql+psycopg://...; env SCIM_REF_DATABASE_URL",
+    )
+    parser.add_argument(
+        "--bootstrap-token",
+        default=None,
+        help="known bearer token of the ready organization (scripts, CI); "
+        "env SCIM_REF_BOOTSTRAP_TOKEN; without it a fresh token is issued and printed",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=None,
+        help="credential of the /admin/v1 API; env SCIM_REF_ADMIN_TOKEN",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off by default: speed)"
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be between 0 and 65535")
+    return args
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{BASE_PATH}"
+
+
+async def _serve(server: uvicorn.Server, app: Starlette) -> int:
+    task = asyncio.create_task(server.serve())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _START_TIMEOUT
+    while not server.started and not task.done() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    if not server.started:
+        server.should_exit = True
+        await task
+        print("the server did not start", file=sys.stderr, flush=True)
+        return 1
+    sockets = [sock for srv in server.servers for sock in srv.sockets]
+    port = int(sockets[0].getsockname()[1])
+    state: ServerState = app.state.scim
+    url = _url(server.config.host, port)
+    print(f"SCIM base URL: {url}", flush=True)
+    if state.bootstrap_token is not None:
+        print(f"SCIM bearer token: {state.bootstrap_token}", flush=True)
+    print(f"READY {url}", flush=True)
+    await task
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = ServerSettings.from_env(
+        database_url=args.database_url,
+        bootstrap_token=args.bootstrap_token,
+        admin_token=args.admin_token,
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.access_log,
+        lifespan="on",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these
+    # handlers in place that is a no-op and the process exits 0 after a clean shutdown.
+    def _ignore(_sig: int, _frame: FrameType | None) -> None:
+        return None
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore)
+    return asyncio.run(_serve(server, app))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
