@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from scim_http_helpers import ADMIN_TOKEN, TestClient, serve
 
 from reference_server.app import create_app
 from reference_server.settings import ServerSettings
-
-from scim_http_helpers import ADMIN_TOKEN, TestClient, serve
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ __all__ = [
     "USER_SCHEMA",
     "TestClient",
     "assert_error",
-    "serve",
     "new_group",
     "new_user",
+    "serve",
 ]
 
 ADMIN_TOKEN = "admin-" + secrets.token_urlsafe(16)
