@@ -1179,6 +1179,12 @@ LENIENT: list[tuple[str, str, str, Mutation]] = [
         _set({"badge": "7"}, "urn:example:params:scim:schemas:extension:acme:2.0:User"),
     ),
     ("schemas in another order", "User", "enterprise-user", lambda b: b["schemas"].reverse()),
+    (
+        "URN scheme and namespace id in capitals (RFC 8141)",
+        "User",
+        "minimal-user",
+        _set(["URN:IETF:params:scim:schemas:core:2.0:User"], "schemas"),
+    ),
     ("a server-side extra member in meta", "User", "minimal-user", _set("x", "meta", "tenant")),
     ("no meta (attributes query)", "User", "minimal-user", _drop("meta")),
     ("no userName (attributes query)", "User", "minimal-user", _drop("userName")),
