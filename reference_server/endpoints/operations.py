@@ -405,7 +405,7 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
     settings = ctx.state.settings
     text = q.filter if q.filter and q.filter.strip() else None
     parsed: Filter | None = None
-    if text is not None and all(_fast_where(reg, t, text) is None for t in types):
+    if text is not None and any(_fast_where(reg, t, text) is None for t in types):
         parsed = parse_filter(text)
     conds: list[ColumnElement[bool]] = []
     error: InvalidFilter | None = None
