@@ -12,6 +12,7 @@ import pytest
 
 from harness.checks import clause, expect_scim_error, expect_status
 from harness.client import Response, ScimClient
+from harness.validation.messages import validate_message
 from harness.verdicts import SchemaViolation, StatusMismatch, ValueMismatch
 
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -423,3 +424,31 @@ def test_discovery_filter_is_forbidden(scim: ScimClient, path: str) -> None:
             actual=str(response.status),
             exchanges=[response.exchange],
         )
+
+
+# -- RFC message schemas (RFC 7643 5-7, JSON Schemas in harness/validation/schemas) -----------
+
+
+@clause("rfc7644-4-must-1", "rfc7643-5-must-1", "rfc7643-5-must-16")
+def test_service_provider_config_matches_rfc_schema(scim: ScimClient) -> None:
+    """RFC 7643 5: the ServiceProviderConfig document validates against its RFC schema."""
+    response, body = _spc(scim)
+    validate_message("ServiceProviderConfig", body, exchanges=[response.exchange])
+
+
+@clause("rfc7643-6-must-1")
+def test_resource_types_match_rfc_schema(scim: ScimClient) -> None:
+    """RFC 7643 6: each ResourceType validates against the RFC schema, as does the list."""
+    response, items = _listed(scim, "/ResourceTypes")
+    validate_message("ListResponse", response.json(), exchanges=[response.exchange])
+    for item in items:
+        validate_message("ResourceType", item, exchanges=[response.exchange])
+
+
+@clause("rfc7643-7-must-1")
+def test_schemas_match_rfc_schema(scim: ScimClient) -> None:
+    """RFC 7643 7: each Schema document validates against the RFC schema, as does the list."""
+    response, items = _listed(scim, "/Schemas")
+    validate_message("ListResponse", response.json(), exchanges=[response.exchange])
+    for item in items:
+        validate_message("Schema", item, exchanges=[response.exchange])

@@ -17,7 +17,7 @@ __all__ = ["serve"]
 def serve(app: Any, *, path: str = "/scim/v2", startup_timeout: float = 15.0) -> Iterator[str]:
     """Yield the base URL (`http://127.0.0.1:PORT{path}`) of `app` served in a thread."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="error", lifespan="off", access_log=False
+        app, host="127.0.0.1", port=0, log_level="error", lifespan="on", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)

@@ -1,0 +1,42 @@
+"""Every shipped check cites requirement ids that exist in the catalogue (issue 3 point 4b)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from harness.checks import REGISTRY, ClauseInfo, clause, parse_requirement_id
+from harness.plugin import SUITE_DIR
+from harness.requirements import load_catalogue
+from harness.verdicts import HarnessError
+
+
+def _checks() -> list[ClauseInfo]:
+    for module in sorted(SUITE_DIR.glob("test_*.py")):
+        importlib.import_module(f"harness.suite.{module.stem}")
+    return sorted(REGISTRY, key=lambda info: info.name)
+
+
+def test_the_suite_registers_checks() -> None:
+    assert len(_checks()) >= 30
+
+
+@pytest.mark.parametrize("info", _checks(), ids=lambda info: info.name.rsplit(".", 1)[-1])
+def test_clause_ids_are_in_the_catalogue(info: ClauseInfo) -> None:
+    catalogue = load_catalogue()
+    unknown = [i for i in info.requirement_ids if i not in catalogue]
+    assert not unknown, f"{info.name} cites unknown requirement ids {unknown}"
+    for rid in info.requirement_ids:
+        requirement = catalogue[rid]
+        assert (f"RFC{requirement.rfc}", requirement.section) == parse_requirement_id(rid)[:2]
+
+
+@pytest.mark.parametrize("info", _checks(), ids=lambda info: info.name.rsplit(".", 1)[-1])
+def test_checks_state_their_rfc_section(info: ClauseInfo) -> None:
+    assert info.doc.startswith("RFC 764"), f"{info.name}: docstring must start 'RFC 764x <sec>:'"
+
+
+def test_malformed_ids_are_refused() -> None:
+    with pytest.raises(HarnessError, match="malformed requirement id"):
+        clause("RFC7644-3.12")
