@@ -33,7 +33,6 @@ __all__ = ["BULK_REQUEST", "BULK_RESPONSE", "bulk", "run_bulk"]
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-_PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -267,22 +266,13 @@ def run_bulk(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     for op, members in follow_ups:
         if op.bulk_id not in ids:
             continue
-        patch_op = _Op(
-            op.index,
-            "PATCH",
-            f"{op.path.rstrip('/')}/{ids[op.bulk_id]}",
-            None,
-            None,
-            {
-                "schemas": [_PATCH_OP],
-                "Operations": [{"op": "add", "path": "members", "value": members}],
-            },
-        )
-        entry = _execute(ctx, patch_op, ids)
-        if entry["status"].startswith("2"):
-            results[op.index]["version"] = entry.get("version")
-        else:
-            results[op.index] = {**entry, "method": "POST", "bulkId": op.bulk_id}
+        try:
+            out = ops.add_members(ctx, ids[op.bulk_id], _resolve(members, ids))
+        except ScimError as exc:
+            results[op.index] = _error_entry("POST", op.bulk_id, exc)
+            continue
+        if out.version is not None:
+            results[op.index]["version"] = etag(out.version)
     return {
         "schemas": [BULK_RESPONSE],
         "Operations": [results[i] for i in sorted(results)],

@@ -40,6 +40,7 @@ __all__ = [
     "LIST_RESPONSE",
     "Outcome",
     "Query",
+    "add_members",
     "create",
     "delete",
     "patch",
@@ -309,6 +310,22 @@ def patch(
             if touched and res is cur:
                 res = repo.touch(conn, ctx.tenant, cur)
         return _answer(ctx, conn, res, 200, attributes, excluded)
+
+
+def add_members(ctx: Ctx, gid: str, members: list[dict[str, Any]]) -> Outcome:
+    """Add members to a Group as rows (bulk's second step for circular references)."""
+    repo = ctx.state.repo
+    with repo.write() as conn:
+        cur = repo.get(conn, ctx.tenant, "Group", gid, for_update=True)
+        if cur is None:
+            raise _not_found("Group", gid)
+        _, wanted = split_members({"members": members})
+        pairs, already = _check_members(ctx, conn, gid, wanted)
+        new = [(mid, kind) for mid, kind in pairs if mid not in already]
+        res = cur
+        if repo.add_members(conn, ctx.tenant, gid, new):
+            res = repo.touch(conn, ctx.tenant, cur)
+        return _answer(ctx, conn, res, 200, ["id"], None)
 
 
 def _apply_member_changes(ctx: Ctx, conn: sa.Connection, gid: str, changes: Any) -> int:
