@@ -1,0 +1,276 @@
+"""Filters and sortBy as SQLAlchemy Core over `storage/tables.py` (RFC 7644 3.4.2.2, 3.4.2.3).
+
+The WHERE clause is correlated with the `resources` table: select from `resources` (not
+an alias) and add `tenant_id`/`resource_type` conditions yourself. Each attribute test is
+an EXISTS on `attr_index` (or `group_members`) that uses its (tenant, type, path, value)
+indexes; direct columns answer id, userName, externalId, displayName and meta.*.
+`created`/`last_modified` must hold `resources.format_timestamp` text.
+
+LIKE patterns escape `%`, `_` and `\\` with an ESCAPE clause. SQLite's LIKE ignores ASCII
+case, so case-exact co/sw/ew add a `replace`/`substr` test that both databases evaluate
+case-sensitively.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.expression import UnaryExpression
+
+from reference_server.scim.errors import InvalidFilter, InvalidValue
+from reference_server.scim.filter.ast import And, Compare, CompValue, Filter, Not, Or, Present
+from reference_server.scim.filter.semantics import (
+    Leaf,
+    bind_compare,
+    check_tree,
+    resolve_leaf,
+    resolve_parent,
+)
+from reference_server.scim.schemas import SchemaRegistry
+from reference_server.storage.tables import attr_index, group_members, resources
+
+__all__ = ["filter_to_sql", "like_escape", "sort_clauses", "sort_key_sql"]
+
+_VALUE_COLUMN = {"bool": "v_bool", "num": "v_num", "time": "v_time"}
+
+
+def like_escape(value: str) -> str:
+    """Escape LIKE wildcards for `ESCAPE '\\'`."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Scope:
+    """Where a leaf condition is evaluated: the resource, one attr_index element, or one
+    group_members row (inside a value path)."""
+
+    def __init__(self, elem: Any = None, row: Any = None, row_kind: str | None = None) -> None:
+        self.elem = elem  # an attr_index alias: one element of the value path's attribute
+        self.row = row
+        self.row_kind = row_kind
+
+
+_TOP = _Scope()
+
+
+class _Builder:
+    def __init__(self, reg: SchemaRegistry, resource_type: str, tenant_id: str) -> None:
+        self.reg = reg
+        self.resource_type = resource_type
+        self.tenant_id = tenant_id
+
+    # --- tree --------------------------------------------------------------------------
+
+    def build(self, node: Filter, scope: _Scope, parent: str | None) -> ColumnElement[bool]:
+        if isinstance(node, And):
+            return and_(self.build(node.left, scope, parent), self.build(node.right, scope, parent))
+        if isinstance(node, Or):
+            return or_(self.build(node.left, scope, parent), self.build(node.right, scope, parent))
+        if isinstance(node, Not):
+            return not_(self.build(node.operand, scope, parent))
+        if isinstance(node, Present):
+            text = node.path.text if parent is None else f"{parent}.{node.path.text}"
+            leaf = resolve_leaf(self.reg, self.resource_type, text, presence=True)
+            return self.present(leaf, scope)
+        if isinstance(node, Compare):
+            leaf, value = bind_compare(self.reg, self.resource_type, node, parent)
+            if value is None:
+                present = self.present(leaf, scope)
+                return not_(present) if node.op == "eq" else present
+            if node.op == "ne":
+                return not_(self.compare(leaf, "eq", value, scope))
+            return self.compare(leaf, node.op, value, scope)
+        parent_leaf = resolve_parent(self.reg, self.resource_type, node.path)
+        if parent_leaf.source in ("members", "groups"):
+            m = group_members.alias()
+            scope = _Scope(row=m, row_kind=parent_leaf.source)
+            inner = self.build(node.filter, scope, node.path.text)
+            return exists(select(literal(1)).where(self._membership(m, parent_leaf), inner))
+        e = attr_index.alias()
+        inner = self.build(node.filter, _Scope(elem=e), node.path.text)
+        return exists(
+            select(literal(1)).where(*self._index_base(e), e.c.path.in_(parent_leaf.paths), inner)
+        )
+
+    # --- leaves ------------------------------------------------------------------------
+
+    def _index_base(self, x: Any) -> list[ColumnElement[bool]]:
+        return [
+            x.c.tenant_id == self.tenant_id,
+            x.c.resource_type == self.resource_type,
+            x.c.resource_id == resources.c.id,
+        ]
+
+    def _membership(self, m: Any, leaf: Leaf) -> ColumnElement[bool]:
+        owner = m.c.group_id if leaf.source == "members" else m.c.member_id
+        return and_(m.c.tenant_id == self.tenant_id, owner == resources.c.id)
+
+    @staticmethod
+    def _member_column(m: Any, leaf: Leaf) -> Any:
+        if leaf.key == "type":
+            return func.lower(m.c.member_type)
+        return m.c.member_id if leaf.source == "members" else m.c.group_id
+
+    def _rows(
+        self, leaf: Leaf, scope: _Scope, cond: Any, paths: tuple[str, ...] | None = None
+    ) -> ColumnElement[bool]:
+        """EXISTS an attr_index row of the leaf (in the scope's element) satisfying cond."""
+        x = attr_index.alias()
+        if scope.elem is None:
+            where = self._index_base(x)
+        else:  # the same element as the value path's row (correlated to it, not resources)
+            e = scope.elem
+            where = [
+                x.c.tenant_id == e.c.tenant_id,
+                x.c.resource_type == e.c.resource_type,
+                x.c.resource_id == e.c.resource_id,
+                x.c.elem == e.c.elem,
+            ]
+        where.append(x.c.path.in_(paths) if paths else x.c.path == leaf.key)
+        where.append(cond(x))
+        return exists(select(literal(1)).where(*where))
+
+    def present(self, leaf: Leaf, scope: _Scope) -> ColumnElement[bool]:
+        def nonempty(col: Any) -> ColumnElement[bool]:
+            return and_(col.is_not(None), col != "")
+
+        if leaf.source == "column":
+            return nonempty(resources.c[leaf.key])
+        if leaf.source in ("members", "groups"):
+            if scope.row is not None:
+                return nonempty(self._member_column(scope.row, leaf))
+            m = group_members.alias()
+            return exists(select(literal(1)).where(self._membership(m, leaf)))
+
+        def cond(x: Any) -> ColumnElement[bool]:
+            return or_(x.c.v_text.is_(None), x.c.v_text != "")
+
+        if leaf.kind == "complex":
+            return self._rows(leaf, scope, cond, leaf.paths)
+        return self._rows(leaf, scope, cond)
+
+    def compare(self, leaf: Leaf, op: str, value: CompValue, scope: _Scope) -> ColumnElement[bool]:
+        if leaf.source == "column":
+            col = resources.c[leaf.key]
+            return and_(col.is_not(None), _op(col, op, value, leaf.case_exact))
+        if leaf.source in ("members", "groups"):
+            if scope.row is not None:
+                col = self._member_column(scope.row, leaf)
+                return and_(col.is_not(None), _op(col, op, value, leaf.case_exact))
+            m = group_members.alias()
+            col = self._member_column(m, leaf)
+            return exists(
+                select(literal(1)).where(
+                    self._membership(m, leaf), _op(col, op, value, leaf.case_exact)
+                )
+            )
+        name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
+        exact = leaf.case_exact or leaf.kind == "binary"
+        return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
+
+
+def _op(col: Any, op: str, value: CompValue, case_exact: bool) -> ColumnElement[bool]:
+    if op == "eq":
+        result: ColumnElement[bool] = col == value
+        return result
+    if op == "gt":
+        return col > value  # type: ignore[no-any-return]
+    if op == "ge":
+        return col >= value  # type: ignore[no-any-return]
+    if op == "lt":
+        return col < value  # type: ignore[no-any-return]
+    if op == "le":
+        return col <= value  # type: ignore[no-any-return]
+    if not isinstance(value, str):
+        raise InvalidFilter(f"Operator '{op}' needs a string value.")
+    escaped = like_escape(value)
+    if op == "co":
+        like = col.like(f"%{escaped}%", escape="\\")
+        exact = func.replace(col, value, "") != col if value else true()
+    elif op == "sw":
+        like = col.like(f"{escaped}%", escape="\\")
+        exact = func.substr(col, 1, len(value)) == value
+    elif op == "ew":
+        like = col.like(f"%{escaped}", escape="\\")
+        exact = func.substr(col, func.length(col) - len(value) + 1) == value if value else true()
+    else:
+        raise InvalidFilter(f"The operator '{op}' is not supported.")
+    return and_(like, exact) if case_exact else like
+
+
+def filter_to_sql(
+    reg: SchemaRegistry, resource_type: str, tenant_id: str, f: Filter
+) -> ColumnElement[bool]:
+    """A WHERE clause over `resources` for the filter; InvalidFilter for what it cannot mean."""
+    check_tree(reg, resource_type, f, None)
+    return _Builder(reg, resource_type, tenant_id).build(f, _TOP, None)
+
+
+def sort_key_sql(
+    reg: SchemaRegistry, resource_type: str, tenant_id: str, sort_by: str
+) -> ColumnElement[Any]:
+    """The value to order by for `sortBy` (RFC 7644 section 3.4.2.3).
+
+    A multi-valued attribute sorts by its primary value, else its first value; strings
+    that are not caseExact sort case-insensitively. InvalidValue for an unknown or
+    unsortable attribute.
+    """
+    try:
+        leaf = resolve_leaf(reg, resource_type, sort_by)
+    except InvalidFilter as exc:
+        raise InvalidValue(f"sortBy: {exc.detail}") from None
+    if leaf.source == "column":
+        return resources.c[leaf.key]
+    if leaf.source != "index" or leaf.kind == "complex":
+        raise InvalidValue(f"sortBy: attribute '{sort_by}' cannot be sorted on.")
+    name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
+    x = attr_index.alias()
+    p = attr_index.alias()
+    base = leaf.key.rsplit(".", 1)[0] if leaf.sub is not None else None
+    order: list[Any] = []
+    if base is not None:
+        is_primary = exists(
+            select(literal(1)).where(
+                p.c.tenant_id == tenant_id,
+                p.c.resource_id == x.c.resource_id,
+                p.c.resource_type == resource_type,
+                p.c.path == f"{base}.primary",
+                p.c.elem == x.c.elem,
+                p.c.v_bool == true(),
+            )
+        )
+        order.append(case((is_primary, 0), else_=1))
+    order.append(x.c.elem)
+    return (
+        select(x.c[name])
+        .where(
+            x.c.tenant_id == tenant_id,
+            x.c.resource_type == resource_type,
+            x.c.resource_id == resources.c.id,
+            x.c.path == leaf.key,
+        )
+        .order_by(*order)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def sort_clauses(
+    reg: SchemaRegistry, resource_type: str, tenant_id: str, sort_by: str, descending: bool
+) -> list[UnaryExpression[Any] | ColumnElement[Any]]:
+    """ORDER BY for sortBy/sortOrder: missing values last ascending, first descending
+    (RFC 7644 section 3.4.2.3), then `id` so pages are stable."""
+    key = sort_key_sql(reg, resource_type, tenant_id, sort_by)
+    ordered = key.desc().nulls_first() if descending else key.asc().nulls_last()
+    return [ordered, resources.c.id]
