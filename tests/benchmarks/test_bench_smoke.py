@@ -1,0 +1,71 @@
+"""Smoke test of benchmarks/bench_server.py: a tiny run against both servers.
+
+It proves the script starts both servers, seeds them, runs every phase and prints the
+table, with zero errors. It asserts nothing on timings (the machine may be busy).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = REPO_ROOT / "benchmarks" / "bench_server.py"
+PHASES = ("lookup+create", "filter", "patch", "group-patch", "page", "get")
+
+
+def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
+    pytest.importorskip("scim2_server", reason="scim2-server (dev extra) is not installed")
+    out_json = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--users",
+            "20",
+            "--concurrency",
+            "2",
+            "--seconds",
+            "0.5",
+            "--requests",
+            "20",
+            "--bulk-size",
+            "10",
+            "--json",
+            str(out_json),
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    logs = "\n".join(
+        f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted((tmp_path / "logs").glob("*"))
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:] + logs
+    assert "N = 20 users" in completed.stdout
+    for phase in PHASES:
+        assert phase in completed.stdout
+
+    doc = json.loads(out_json.read_text())
+    run = doc["runs"]["20"]
+    assert [s["name"] for s in run["servers"]] == ["ours", "scim2"]
+    for server in run["servers"]:
+        assert server["seeded"]["users"] == 20
+        assert [p["phase"] for p in server["phases"]] == list(PHASES)
+        for phase in server["phases"]:
+            assert phase["requests"] > 0, (server["name"], phase["phase"])
+            assert phase["errors"] == 0, (
+                server["name"],
+                phase["phase"],
+                phase["error_kinds"],
+                logs,
+            )
+        assert server["rss_end_mb"] > 0
