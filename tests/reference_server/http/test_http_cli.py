@@ -1,0 +1,138 @@
+"""The `scim-reference-server` CLI: READY line with the real port, tokens, clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from queue import Empty, Queue
+
+import httpx
+import pytest
+
+READY_TIMEOUT = 60.0
+
+
+@contextmanager
+def _server(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Start the CLI; yield (process, stdout lines up to READY); SIGTERM it at the end."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    lines: list[str] = []
+    queue: Queue[str | None] = Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            queue.put(line.rstrip("\n"))
+        queue.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and not (lines and lines[-1].startswith("READY ")):
+            try:
+                line = queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except Empty:
+                break
+            if line is None:
+                break
+            lines.append(line)
+        assert lines, "no output before READY"
+        assert lines[-1].startswith("READY "), lines
+        yield proc, lines
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        reader.join(timeout=5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_dev_mode_prints_url_and_fresh_token_and_stops_cleanly(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/cli.db"
+    with _server(["--database-url", db]) as (proc, lines):
+        url = lines[-1].removeprefix("READY ")
+        assert url.startswith("http://127.0.0.1:")
+        assert not url.endswith(":0/scim/v2")
+        assert lines[0] == f"SCIM base URL: {url}"
+        token = lines[1].removeprefix("SCIM bearer token: ")
+        assert lines[1].startswith("SCIM bearer token: ")
+        assert len(token) >= 40
+        ok = httpx.get(f"{url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200
+        assert ok.headers["content-type"] == "application/scim+json"
+        denied = httpx.get(f"{url}/Users", headers={"Authorization": "Bearer nope"})
+        assert denied.status_code == 401
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
+@pytest.mark.parametrize("via", ["flag", "env"])
+def test_bootstrap_token_is_the_known_value(tmp_path: Path, via: str) -> None:
+    token = f"known-token-{via}"
+    db = f"sqlite:///{tmp_path}/boot.db"
+    args = (
+        ["--database-url", db]
+        if via == "env"
+        else ["--database-url", db, "--bootstrap-token", token]
+    )
+    env = {"SCIM_REF_BOOTSTRAP_TOKEN": token} if via == "env" else None
+    with _server(args, env) as (proc, lines):
+        url = lines[-1].removeprefix("READY ")
+        assert f"SCIM bearer token: {token}" in lines
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(
+            f"{url}/Users",
+            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "cli"},
+            headers=headers,
+        )
+        assert created.status_code == 201
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    # A restart on the same database reuses the organization: the data is still there.
+    with _server(args, env) as (_proc, lines):
+        url = lines[-1].removeprefix("READY ")
+        found = httpx.get(f"{url}/Users", headers={"Authorization": f"Bearer {token}"})
+        assert found.json()["totalResults"] == 1
+
+
+def test_in_memory_database_works(tmp_path: Path) -> None:
+    with _server(["--database-url", "sqlite://", "--bootstrap-token", "mem"]) as (_proc, lines):
+        url = lines[-1].removeprefix("READY ")
+        headers = {"Authorization": "Bearer mem"}
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "m"}
+        assert httpx.post(f"{url}/Users", json=body, headers=headers).status_code == 201
+        assert httpx.get(f"{url}/Users", headers=headers).json()["totalResults"] == 1
+
+
+def test_bad_port_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--port" in result.stderr
