@@ -14,9 +14,12 @@ through the schema registry. Decisions where the RFCs leave room, and why:
   IdPs send "mobile", "other" and custom `type` labels; they are enforced, with the
   canonical spelling restored case-insensitively, where the server interprets the value:
   Group `members.type` ("User"/"Group").
-- `schemas` must name the core schema (400 invalidValue otherwise) and only this resource
-  type's schemas (RFC 7643 section 3); an extension the body carries is added to
-  `schemas` when the client forgot it (tolerance for IdPs that omit it).
+- `schemas` must name the core schema (400 invalidValue otherwise). Other URNs that are
+  not schemas of the resource type are dropped from the stored `schemas` (RFC 7643
+  section 3 allows only the type's schemas; Entra sends a Microsoft ADSCIM Group URN and
+  a misspelt enterprise URN, OneLogin templates add their own): the stored form is valid
+  and nothing is lost, because a body key under an unknown URN is still refused. An
+  extension the body carries is added to `schemas` when the client forgot it.
 - Explicit nulls, empty lists and empty objects mean "absent" (RFC 7643 section 2.5,
   RFC 7644 section 3.5.1); readOnly attributes sent by the client are ignored
   (RFC 7644 section 3.3).
@@ -172,6 +175,8 @@ def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) 
     if attr.type != "complex":
         return _coerce_simple(attr, value, where, index_path)
     if isinstance(value, str) and attr.sub("value") is not None:
+        if not value:
+            return _MISSING  # Entra clears the manager with ""
         value = {"value": value}  # Entra's enterprise manager as a plain string
     if not isinstance(value, dict):
         raise InvalidValue(f"Attribute '{where}' is complex and must be a JSON object.")
@@ -187,8 +192,8 @@ def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) 
         coerced = _coerce_attr(sub, sub_value, f"{where}.{sub.name}", f"{index_path}.{key.lower()}")
         if coerced is not _MISSING:
             out[sub.name] = coerced
-    if not out:
-        return _MISSING
+    if not out or (not attr.multi_valued and out == {"value": ""}):
+        return _MISSING  # {"value": ""} clears a singular complex (Entra's manager removal)
     for sub in attr.sub_attributes:
         if sub.required and sub.name not in out and sub.mutability != "readOnly":
             raise InvalidValue(f"Attribute '{where}.{sub.name}' is required.")
@@ -260,11 +265,7 @@ def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, A
     for urn in raw:
         canonical = allowed.get(urn.lower())
         if canonical is None:
-            raise InvalidValue(
-                f"Schema '{urn}' is not a schema of resource type {resource_type}; allowed: "
-                + ", ".join(allowed.values())
-                + "."
-            )
+            continue  # tolerance: Entra's ADSCIM Group URN, misspelt URNs (no data under them)
         if canonical not in out:
             out.append(canonical)
     if core not in out:

@@ -64,7 +64,7 @@ def test_group_display_name_required() -> None:
         prepare_create(REG, "Group", {"schemas": [CORE_GROUP]})
 
 
-@pytest.mark.parametrize("schemas", [None, [], [CORE_GROUP], "nope"])
+@pytest.mark.parametrize("schemas", [None, [], [CORE_GROUP], "nope", ["urn:scim:schemas:core:2.0"]])
 def test_schemas_must_contain_the_core_schema(schemas: Any) -> None:
     body = user()
     body["schemas"] = schemas
@@ -158,11 +158,26 @@ def test_unknown_sub_attribute_refused() -> None:
         prepare_create(REG, "User", user(name={"nick": "B"}))
 
 
-def test_unknown_schema_refused() -> None:
-    body = user()
-    body["schemas"].append("urn:example:custom")
+def test_unknown_schema_urn_is_dropped() -> None:
+    body = {
+        "schemas": [
+            CORE_GROUP,
+            "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group",
+        ],
+        "displayName": "Entra group",
+    }
+    assert prepare_create(REG, "Group", body)["schemas"] == [CORE_GROUP]
+
+
+def test_body_key_under_unknown_urn_refused() -> None:
     with pytest.raises(InvalidValue, match="urn:example:custom"):
-        prepare_create(REG, "User", body)
+        prepare_create(REG, "User", user(**{"urn:example:custom": {"a": 1}}))
+
+
+@pytest.mark.parametrize("manager", ["", {"value": ""}])
+def test_empty_manager_is_absent(manager: Any) -> None:
+    stored = prepare_create(REG, "User", user(**{ENTERPRISE_USER: {"manager": manager}}))
+    assert stored == user()
 
 
 def test_body_must_be_an_object() -> None:
