@@ -31,6 +31,7 @@ from reference_server.scim.filter import (
     parse_filter,
     sort_clauses,
 )
+from reference_server.scim.patch import MemberChanges, apply_patch
 from reference_server.scim.resources import prepare_create, prepare_replace, project, split_members
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.repository import Member, StoredResource
@@ -289,8 +290,12 @@ def patch(
 ) -> Outcome:
     """PATCH (RFC 7644 section 3.5.2): 200 with the resource (what Okta and Entra expect).
 
-    Membership changes are row inserts/deletes, so their cost does not grow with the group.
-    A PATCH that changes nothing keeps the version.
+    Membership changes are row inserts/deletes, so their cost does not grow with the group;
+    a PATCH that changes a Group's membership answers 204 No Content (section 3.5.2: the
+    provider "MAY return HTTP status code 204"), since the entire resource would carry
+    every member (Microsoft's guidance prefers 204 and calls returning members "not
+    advisable"), unless the request asks for a representation with `attributes` or
+    `excludedAttributes`. A PATCH that changes nothing keeps the version.
     """
     reg, repo = ctx.state.registry, ctx.state.repo
     with repo.write() as conn:
@@ -298,17 +303,20 @@ def patch(
         if cur is None:
             raise _not_found(resource_type, rid)
         check_write_preconditions(if_match, if_none_match, cur.version)
-        from reference_server.scim.patch import apply_patch  # type: ignore[import-not-found]  # TEMP
-
         outcome = apply_patch(reg, resource_type, cur.data, body)
         res = cur
         if outcome.changed:
             res = repo.update(conn, ctx.tenant, cur, outcome.resource)
         changes = outcome.members
-        if changes is not None and resource_type == "Group":
+        membership = changes is not None and not changes.is_empty()
+        if changes is not None and membership and resource_type == "Group":
             touched = _apply_member_changes(ctx, conn, rid, changes)
             if touched and res is cur:
                 res = repo.touch(conn, ctx.tenant, cur)
+        if membership and attributes is None and excluded is None:
+            # The whole group would carry every member: 204 keeps the cost flat.
+            location = f"{ctx.base}{_endpoint(reg, resource_type)}/{rid}"
+            return Outcome(204, None, res.version, location)
         return _answer(ctx, conn, res, 200, attributes, excluded)
 
 
@@ -328,7 +336,7 @@ def add_members(ctx: Ctx, gid: str, members: list[dict[str, Any]]) -> Outcome:
         return _answer(ctx, conn, res, 200, ["id"], None)
 
 
-def _apply_member_changes(ctx: Ctx, conn: sa.Connection, gid: str, changes: Any) -> int:
+def _apply_member_changes(ctx: Ctx, conn: sa.Connection, gid: str, changes: MemberChanges) -> int:
     """Row operations for a MemberChanges value; returns how many rows changed."""
     repo = ctx.state.repo
     touched = 0
