@@ -131,7 +131,7 @@ class ScimRun:
         if not isinstance(scim, dict):
             return None
         if scim.get("outcome") == "warning" and report.when == "call":
-            return "warning", "W", ("WARNING", {"yellow": True})
+            return "warned", "W", ("WARNING", {"yellow": True})
         if scim.get("outcome") == "blocked":
             return "blocked", "B", ("BLOCKED", {"red": True})
         return None
@@ -161,7 +161,8 @@ class ScimRun:
             out["scim_discovery_error"] = self.state.discovery_error
             out["scim_leftovers"] = list(self.state.leftovers)
             return
-        self.write_report()
+        if not self.config.option.collectonly:
+            self.write_report()
 
     def write_report(self) -> None:
         state = self.state
@@ -201,7 +202,7 @@ class ScimRun:
         state.coverage = coverage
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if _is_worker(self.config):
+        if _is_worker(self.config) or self.config.option.collectonly:
             return
         state = self.state
         tr = terminalreporter

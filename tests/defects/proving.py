@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,20 @@ def run_suite(targets: list[str], url: str, report_dir: Path, *extra: str) -> di
 
 @dataclass
 class Reference:
-    """The served reference app, its switchboard and the clean run's outcomes."""
+    """The served reference app, its switchboard, and clean outcomes per suite module."""
 
     url: str
     board: Switchboard
     report_dir: Path
-    clean: dict[str, Any]
+    _clean: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def clean(self, module: str) -> dict[str, Any]:
+        """Outcomes of one suite module on the clean server (run once, then cached)."""
+        if module not in self._clean:
+            with self.board.active(None):
+                target = str(SUITE_DIR / f"{module}.py")
+                self._clean[module] = run_suite([target], self.url, self.report_dir)
+        return self._clean[module]
 
     def run_with(self, defect: Defect, targets: list[str]) -> dict[str, Any]:
         with self.board.active(defect):
@@ -89,7 +97,7 @@ class Reference:
 
 def prove(reference: Reference, proof: Proof) -> None:
     """The check passes on the clean server and fails with the defect."""
-    mine = {n: r for n, r in reference.clean.items() if proof.owns(n)}
+    mine = {n: r for n, r in reference.clean(proof.module).items() if proof.owns(n)}
     assert mine, f"{proof.check} is not in the shipped suite"
     clean = {n: r.outcome for n, r in mine.items()}
     assert all(o in ("passed", "skipped") for o in clean.values()), clean
@@ -103,7 +111,7 @@ def prove(reference: Reference, proof: Proof) -> None:
 
 @contextmanager
 def served_reference(folder: Path) -> Iterator[Reference]:
-    """The reference server behind a switchboard, and the whole suite's clean outcomes."""
+    """The reference server behind a switchboard."""
     from reference_server.app import create_app
     from reference_server.settings import ServerSettings
 
@@ -112,5 +120,4 @@ def served_reference(folder: Path) -> Iterator[Reference]:
     )
     board = Switchboard(app, TOKEN)
     with serve(board) as url:
-        clean = run_suite([str(SUITE_DIR)], url, folder)
-        yield Reference(url, board, folder, clean)
+        yield Reference(url, board, folder)

@@ -1,0 +1,220 @@
+"""The plugin from outside (pytester): out of the way without --scim-url, and with it the
+shipped suite, grading by keyword, the report and the exchange sections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Served
+
+SUITE_CONFTEST = 'pytest_plugins = ["harness.suite.conftest"]\n'
+
+
+def _report(pytester: pytest.Pytester) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (pytester.path / "reports" / "scim-report.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def test_without_url_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = --strict-markers --strict-config\n")
+    pytester.makepyfile(
+        test_own="""
+        import pytest
+
+        @pytest.mark.patch
+        @pytest.mark.must
+        def test_mine():
+            assert True
+        """
+    )
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*SCIM conformance*")
+    assert not (pytester.path / "reports").exists()
+
+
+def test_options_show_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--scim-url=URL*", "*--scim-strict*", "*scim_timeout*"])
+
+
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--scim-url", "ftp://x", "--co")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--scim-url: expected an http(s) URL or 'embedded'*"])
+
+
+def test_a_url_collects_the_shipped_suite_despite_testpaths(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    pytester.makeini("[pytest]\ntestpaths = nowhere\n")
+    result = pytester.runpytest(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "--co", "-q"
+    )
+    result.stdout.fnmatch_lines(
+        ["*test_discovery.py::test_service_provider_config_schema", "*tests collected*"]
+    )
+
+
+def _suite(pytester: pytest.Pytester, body: str) -> None:
+    pytester.makeconftest(SUITE_CONFTEST)
+    pytester.makepyfile(test_me=body)
+
+
+GRADED = '''
+from harness.checks import clause, expect_status
+from harness.verdicts import Blocked, HeaderMismatch, Unsupported
+
+
+@clause("rfc7644-4-must-1")
+def test_must_broken(scim):
+    """RFC 7644 4: a MUST check that fails."""
+    expect_status(scim.get("/Users/nobody"), 200)
+
+
+@clause("rfc7644-4-should-1")
+def test_should_missed(scim):
+    """RFC 7644 4: a SHOULD check that fails."""
+    response = scim.get("/ServiceProviderConfig")
+    raise HeaderMismatch("no such header", exchanges=[response.exchange])
+
+
+@clause("rfc7644-4-may-1")
+def test_may_unsupported(scim):
+    """RFC 7644 4: a MAY check the server does not support."""
+    raise Unsupported("the server declares it unsupported")
+
+
+@clause("rfc7644-4-must-2")
+def test_prerequisite_fails(scim):
+    """RFC 7644 4: a check whose prerequisite fails."""
+    raise Blocked("could not create a User")
+
+
+@clause("rfc7644-4-must-3")
+def test_passes(make_user, read_back):
+    """RFC 7644 4: a check that passes."""
+    user = make_user()
+    read_back(user, {"userName": user["userName"]})
+'''
+
+
+def test_outcomes_are_graded_by_keyword(pytester: pytest.Pytester, fake_server: Served) -> None:
+    _suite(pytester, GRADED)
+    result = pytester.runpytest(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-rA", "test_me.py"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes == {"passed": 1, "failed": 1, "skipped": 1, "warned": 1, "blocked": 1}
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([
+        "*SCIM exchange*",
+        "> GET http://127.0.0.1:*/scim/v2/Users/nobody",
+        "< 404 (*",
+        "*SCIM conformance*",
+        "*me * 1 * 1 * 1 * 1 * 1 * 0*",
+        "BLOCKED *test_prerequisite_fails - could not create a User",
+        "WARNING *test_should_missed*",
+        "*SCIM report: *scim-report.json",
+    ])  # fmt: skip
+    checks = _report(pytester)["checks"]
+    graded = {c["nodeid"].split("::")[1]: c["outcome"] for c in checks}  # type: ignore[attr-defined]
+    assert graded == {
+        "test_must_broken": "failed",
+        "test_should_missed": "warning",
+        "test_may_unsupported": "skipped",
+        "test_prerequisite_fails": "blocked",
+        "test_passes": "passed",
+    }
+    assert fake_server.fake.users == {}, "make_user's user was not deleted"
+
+
+def test_strict_fails_a_missed_should(pytester: pytest.Pytester, fake_server: Served) -> None:
+    _suite(pytester, GRADED)
+    result = pytester.runpytest(
+        "--scim-url",
+        fake_server.url,
+        "--scim-token",
+        fake_server.token,
+        "--scim-strict",
+        "-k",
+        "should",
+        "test_me.py",
+    )
+    result.assert_outcomes(failed=1)
+
+
+def test_the_token_never_leaks(pytester: pytest.Pytester, fake_server: Served) -> None:
+    _suite(pytester, GRADED)
+    result = pytester.runpytest(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-rA", "-vv", "test_me.py"
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "Bearer ***" in output
+    assert fake_server.token not in output
+    report = (pytester.path / "reports" / "scim-report.json").read_text(encoding="utf-8")
+    assert fake_server.token not in report
+    assert "$SCIM_TOKEN" in report
+
+
+def test_env_and_ini_configure_a_run(
+    pytester: pytest.Pytester, fake_server: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _suite(pytester, GRADED)
+    pytester.makeini("[pytest]\nscim_url = http://127.0.0.1:9/nothing\nscim_report_dir = out\n")
+    monkeypatch.setenv("SCIM_URL", fake_server.url)  # env beats ini
+    monkeypatch.setenv("SCIM_TOKEN", fake_server.token)
+    result = pytester.runpytest("-k", "passes", "test_me.py")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "out" / "scim-report.json").is_file()
+
+
+def test_cleanup_failures_are_reported(pytester: pytest.Pytester, fake_server: Served) -> None:
+    _suite(pytester, GRADED)
+    fake_server.fake.faults.add("delete-500")
+    result = pytester.runpytest(
+        "--scim-url",
+        fake_server.url,
+        "--scim-token",
+        fake_server.token,
+        "-k",
+        "passes",
+        "test_me.py",
+    )
+    result.stdout.fnmatch_lines(["CLEANUP FAILED: DELETE /Users/*"])
+    leftovers = _report(pytester)["cleanup"]["leftovers"]  # type: ignore[index]
+    assert len(leftovers) == 1
+
+
+def test_discovery_failure_blocks_dependents(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    _suite(pytester, GRADED)
+    result = pytester.runpytest(
+        "--scim-url", fake_server.url, "--scim-token", "wrong-token", "-k", "passes", "test_me.py"
+    )
+    assert result.parseoutcomes() == {"blocked": 1, "deselected": 4}
+    assert "GET /ServiceProviderConfig answered 401" in result.stdout.str()
+
+
+def test_report_validates_against_its_schema(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    from harness.reporting.model import validate_report
+
+    _suite(pytester, GRADED)
+    pytester.runpytest(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py"
+    )
+    report = _report(pytester)
+    validate_report(report)
+    assert report["format_version"] == "1.0"
+    assert report["server"]["declared"]["resourceTypes"] == {  # type: ignore[index]
+        "User": "/Users",
+        "Group": "/Groups",
+    }
+    assert Path(str(report["target"]["url"])).name == "v2"  # type: ignore[index]
