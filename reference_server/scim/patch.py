@@ -231,7 +231,7 @@ class _Engine:
         if urn is not None and not rest:
             self.whole_schema(op, urn, value)
             return
-        resolved = self.reg.resolve(self.resource_type, key)
+        resolved = self._resolve(key)
         if resolved is None:
             raise InvalidValue(
                 f"{self.where}: '{key}' is not an attribute of {self.definition.name}."
@@ -239,6 +239,19 @@ class _Engine:
         if resolved.leaf.mutability == "readOnly" or resolved.attribute.mutability == "readOnly":
             return  # ignored as on POST (Okta repeats "id" in a Group rename)
         self.at(op, PatchPath(AttrPath(key)), value, True)
+
+    def _resolve(self, text: str) -> ResolvedPath | None:
+        """Resolve a path; an unqualified name that only an extension defines resolves to
+        it (Entra's legacy `manager` path and `manager[value eq "..."]` removal)."""
+        resolved = self.reg.resolve(self.resource_type, text)
+        if resolved is not None or text[:4].lower() == "urn:":
+            return resolved
+        found = [
+            r
+            for urn in self.reg.extension_urns(self.resource_type)
+            if (r := self.reg.resolve(self.resource_type, f"{urn}:{text}")) is not None
+        ]
+        return found[0] if len(found) == 1 else None
 
     def whole_schema(self, op: str, urn: str, value: Any) -> None:
         """A value (or path) naming a whole schema: the core one or an extension object."""
@@ -266,7 +279,7 @@ class _Engine:
                 raise InvalidPath(f"{self.where}: '{text}' names a schema, not an attribute.")
             self.whole_schema(op, urn, value)
             return
-        resolved = self.reg.resolve(self.resource_type, text)
+        resolved = self._resolve(text)
         if resolved is None:
             raise InvalidPath(
                 f"{self.where}: '{text}' is not an attribute of {self.definition.name}."
@@ -336,6 +349,8 @@ class _Engine:
         if op == "remove" and has_value and value is not None and attr.multi_valued:
             self.remove_values(attr, container, value, name, index)
             return
+        if not attr.multi_valued and isinstance(value, list) and len(value) == 1:
+            value = value[0]  # Entra's legacy `add manager [{"value": ...}]`
         new = None if op == "remove" else coerce_value(attr, value, name, index)
         if new is None:
             if attr.required:
