@@ -1,0 +1,102 @@
+"""Proofs for harness/suite/test_replace.py: each check fails against its defect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from defects.catalog import EditJson, IgnoreWrite, RewriteStatus
+from defects.proving import Proof, Reference, prove
+from defects.resources_defects import (
+    EchoClientId,
+    EditRequest,
+    JoinGroupsFromUserBody,
+    RefuseBody,
+    StatusThenEdit,
+    Sticky,
+)
+
+USER = "/Users/[^/]+"
+GROUP = "/Groups/[^/]+"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _drop(*keys: str) -> Any:
+    def edit(body: Any) -> Any:
+        return {k: v for k, v in body.items() if k not in keys} if isinstance(body, dict) else body
+
+    return edit
+
+
+def _stale_display_name(body: Any) -> Any:
+    if isinstance(body, dict) and "displayName" in body:
+        body["displayName"] = "Scimtest Stale Name"
+    return body
+
+
+def _merge_emails(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("emails"), list):
+        body["emails"] = [*body["emails"], {"value": "old@example.org", "type": "work"}]
+    return body
+
+
+def _meta(key: str, value: str) -> Any:
+    def edit(body: Any) -> Any:
+        if isinstance(body, dict) and isinstance(body.get("meta"), dict):
+            body["meta"][key] = value
+        return body
+
+    return edit
+
+
+def _carries_read_only(body: Any) -> bool:
+    return isinstance(body, dict) and ("meta" in body or "id" in body)
+
+
+PROOFS = [
+    Proof("test_replace::test_put_replaces_attributes", IgnoreWrite("PUT", USER)),
+    Proof("test_replace::test_put_returns_the_replaced_resource",
+          EditJson("PUT", USER, name="stale representation", edit=_stale_display_name)),
+    Proof("test_replace::test_put_accepts_the_resource_as_read",
+          RefuseBody("PUT", USER, name="readOnly attributes refused", when=_carries_read_only,
+                     scim_type="mutability")),
+    Proof("test_replace::test_put_replaces_a_multi_valued_attribute",
+          EditJson("GET", USER, name="emails merged, not replaced", edit=_merge_emails)),
+    Proof("test_replace::test_put_replaces_extension_attributes",
+          EditRequest("PUT", USER, name="extension ignored", edit=_drop(ENTERPRISE))),
+    Proof("test_replace::test_put_replaces_group_members",
+          EditRequest("PUT", GROUP, name="members ignored", edit=_drop("members"))),
+    Proof("test_replace::test_put_null_clears_a_single_valued_attribute",
+          Sticky("*", "/Users(/[^/]+)?", attribute="title")),
+    Proof("test_replace::test_put_empty_array_clears_a_multi_valued_attribute",
+          Sticky("*", "/Users(/[^/]+)?", attribute="phoneNumbers")),
+    Proof("test_replace::test_put_empty_members_empties_the_group",
+          Sticky("*", "/Groups(/[^/]+)?", attribute="members")),
+    Proof("test_replace::test_put_clears_omitted_attributes",
+          Sticky("*", "/Users(/[^/]+)?", attribute="nickName")),
+    Proof("test_replace::test_put_ignores_read_only_meta",
+          EditJson("GET", USER, name="client meta.created stored",
+                   edit=_meta("created", "2001-01-01T00:00:00Z"))),
+    Proof("test_replace::test_put_ignores_read_only_groups",
+          JoinGroupsFromUserBody("*", "/(Users|Groups)(/[^/]+)?")),
+    Proof("test_replace::test_put_does_not_change_the_id", EchoClientId("PUT", USER)),
+    Proof("test_replace::test_put_keeps_created_and_advances_last_modified",
+          EditJson("GET", USER, name="lastModified in the past",
+                   edit=_meta("lastModified", "2000-01-01T00:00:00Z"))),
+    Proof("test_replace::test_put_does_not_create",
+          RewriteStatus("PUT", USER, from_status=404, to_status=201)),
+    Proof("test_replace::test_put_unknown_id_is_404",
+          RewriteStatus("PUT", "/(Users|Groups)/[^/]+", from_status=404, to_status=400)),
+    Proof("test_replace::test_put_duplicate_user_name_is_refused",
+          RewriteStatus("PUT", USER, from_status=409, to_status=200)),
+    Proof("test_replace::test_put_duplicate_user_name_is_409_uniqueness",
+          RewriteStatus("PUT", USER, from_status=409, to_status=400)),
+    Proof("test_replace::test_put_without_user_name_leaves_a_user_name",
+          StatusThenEdit("*", USER, name="userName cleared", from_status=400, to_status=200,
+                         edit=_drop("userName"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
+def test_check_is_proven(reference: Reference, proof: Proof) -> None:
+    prove(reference, proof)
