@@ -611,6 +611,7 @@ class SeedResult:
     seconds: float
     mode: str
     errors: int
+    server_cpu_s: float
     timed_out: bool
 
 
@@ -626,6 +627,7 @@ async def seed(
 ) -> tuple[Population, SeedResult]:
     """N users (through Bulk when the server takes it, else one POST each) and groups."""
     t0 = time.monotonic()
+    cpu0 = server.cpu_seconds()
     deadline = t0 + timeout
     ids: list[str | None] = [None] * users
     errors = 0
@@ -716,6 +718,7 @@ async def seed(
         seconds=round(time.monotonic() - t0, 1),
         mode=mode,
         errors=errors,
+        server_cpu_s=round(server.cpu_seconds() - cpu0, 2),
         timed_out=len(user_ids) < users and time.monotonic() >= deadline,
     )
 
@@ -795,7 +798,7 @@ async def bench_one_n(
             runs[name] = ServerRun(name, label, seeded, server.rss_mb(), float("nan"), [])
             console.log(
                 f"{label}: seeded {seeded.users:,} users in {seeded.seconds:.1f} s "
-                f"({seeded.mode}, {seeded.errors} errors"
+                f"({seeded.mode}, server CPU {seeded.server_cpu_s:.1f} s, {seeded.errors} errors"
                 f"{', seed timeout' if seeded.timed_out else ''}), "
                 f"RSS {runs[name].rss_after_seed_mb:.0f} MB"
             )

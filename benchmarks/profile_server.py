@@ -25,6 +25,7 @@ import io
 import pstats
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -54,7 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: on a busy machine wall time charges preemption to whatever
+    # function happened to be running.
+    profiler = cProfile.Profile(time.process_time)
 
     def dump() -> None:
         profiler.disable()
