@@ -302,7 +302,7 @@ def test_add_existing_value_is_not_duplicated(
     needs(capabilities, "User", "emails")
     user = make_user()
     work = user["emails"][0]["value"]
-    again = [{"value": work, "type": "work"}]
+    again = [{"value": work, "type": "work", "primary": True}]
     succeeded(patch(scim, capabilities, user, op("add", "emails", again)))
     read_back(user, {"emails": [{"value": work, "type": "work"}]})
 

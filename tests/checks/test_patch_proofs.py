@@ -1,0 +1,199 @@
+"""Proofs for harness/suite/test_patch.py: each check fails against its defect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from defects.catalog import EditJson, IgnoreWrite, ReplaceBody, RewriteStatus
+from defects.patch_defects import (
+    ENTERPRISE_URN,
+    EditRequest,
+    NonAtomic,
+    OnBody,
+    Refuse,
+    all_primary,
+    bump_meta,
+    drop_path_filters,
+    drop_pathless,
+    freeze_meta,
+    on_ops,
+    wrong_scim_type,
+)
+from defects.proving import Proof, Reference, prove
+
+USER = "/Users/.+"
+GROUP = "/Groups/.+"
+ANY = "/(Users|Groups)/.+"
+OP = r'"op"\s*:\s*"'
+
+IGNORED = IgnoreWrite("PATCH", USER)
+ACCEPTS_ANYTHING = IgnoreWrite("PATCH", ANY)
+WRONG_SCIM_TYPE = EditJson("PATCH", USER, name="scimType invalidValue", edit=wrong_scim_type)
+
+
+def _op_to(kind: str, path: str | None = None) -> Callable[[Any], Any]:
+    """A request edit turning every `path` operation into `kind` (append vs replace bugs)."""
+
+    def change(op: dict[str, Any]) -> list[dict[str, Any]]:
+        if path is None or op.get("path") == path:
+            return [{**op, "op": kind}]
+        return [op]
+
+    return on_ops(change)
+
+
+def _replace_complex_whole(op: dict[str, Any]) -> list[dict[str, Any]]:
+    """Replace "name" as a whole: the sub-attributes not sent are lost."""
+    if op.get("op") == "replace" and op.get("path") == "name":
+        return [{"op": "remove", "path": "name"}, {**op, "op": "add"}]
+    return [op]
+
+
+def _remove_parent(op: dict[str, Any]) -> list[dict[str, Any]]:
+    """A remove of "a.b" (or "urn:...:attr") removes "a" (or the whole extension)."""
+    path = op.get("path")
+    if op.get("op") == "remove" and isinstance(path, str):
+        if path.startswith(ENTERPRISE_URN + ":"):
+            return [{**op, "path": ENTERPRISE_URN}]
+        if "." in path and "[" not in path:
+            return [{**op, "path": path.split(".", 1)[0]}]
+    return [op]
+
+
+def _duplicate_emails(body: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(body.get("emails"), list):
+        body["emails"] = body["emails"] + [dict(e) for e in body["emails"]]
+    return body
+
+
+def _residue_phone(body: dict[str, Any]) -> dict[str, Any]:
+    if "id" in body and not body.get("phoneNumbers"):
+        body["phoneNumbers"] = [{"type": "work"}]
+    return body
+
+
+def _no_enterprise_schema(body: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(body.get("schemas"), list):
+        body["schemas"] = [s for s in body["schemas"] if s != ENTERPRISE_URN]
+    return body
+
+
+def _stub_body(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k in ("schemas", "id", "meta")}
+
+
+def _add_title(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "title": "not requested"}
+
+
+PROOFS = [
+    Proof("test_patch::test_replace_single_valued_attribute", IGNORED),
+    Proof("test_patch::test_add_single_valued_attribute_replaces_value",
+          OnBody("PATCH", USER, pattern=OP + "add", inner=IgnoreWrite())),
+    Proof("test_patch::test_add_absent_attribute_adds_it", IGNORED),
+    Proof("test_patch::test_replace_absent_attribute_adds_it",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"nickName"', inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_sub_attribute",
+          OnBody("PATCH", USER, pattern=r"name\.givenName", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_complex_keeps_unspecified_sub_attributes",
+          EditRequest("PATCH", USER, name="replace the complex whole",
+                      edit=on_ops(_replace_complex_whole))),
+    Proof("test_patch::test_remove_single_valued_attribute",
+          OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())),
+    Proof("test_patch::test_remove_sub_attribute",
+          EditRequest("PATCH", USER, name="remove the parent", edit=on_ops(_remove_parent))),
+    Proof("test_patch::test_path_attribute_names_are_case_insensitive",
+          OnBody("PATCH", USER, pattern="DISPLAYNAME", inner=Refuse(scim_type="invalidPath"))),
+    Proof("test_patch::test_add_to_multi_valued_appends",
+          EditRequest("PATCH", USER, name="add replaces", edit=_op_to("replace", "emails"))),
+    Proof("test_patch::test_add_existing_value_is_not_duplicated",
+          EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)),
+    Proof("test_patch::test_replace_multi_valued_replaces_all_values",
+          EditRequest("PATCH", USER, name="replace appends", edit=_op_to("add", "emails"))),
+    Proof("test_patch::test_remove_multi_valued_without_filter_removes_all",
+          OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())),
+    Proof("test_patch::test_remove_filtered_value_keeps_the_others",
+          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+    Proof("test_patch::test_remove_last_filtered_value_unassigns_attribute",
+          EditJson("GET", USER, name="empty phone left behind", edit=_residue_phone)),
+    Proof("test_patch::test_remove_with_compound_value_filter",
+          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+    Proof("test_patch::test_replace_filtered_sub_attribute",
+          OnBody("PATCH", USER, pattern=r"\]\.", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_filtered_value_replaces_matching_record",
+          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+    Proof("test_patch::test_primary_on_added_value_resets_the_others",
+          EditJson("GET", USER, name="primary never reset", edit=all_primary)),
+    Proof("test_patch::test_primary_on_filtered_value_resets_the_others",
+          EditJson("GET", USER, name="primary never reset", edit=all_primary)),
+    Proof("test_patch::test_add_without_path_sets_attributes",
+          OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_without_path_sets_attributes",
+          OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
+    Proof("test_patch::test_pathless_replace_deactivates",
+          EditRequest("PATCH", USER, name="path-less active ignored", edit=drop_pathless)),
+    Proof("test_patch::test_pathless_add_extension_object",
+          EditRequest("PATCH", USER, name="path-less URN keys ignored", edit=drop_pathless)),
+    Proof("test_patch::test_pathless_replace_extension_object",
+          EditRequest("PATCH", USER, name="path-less URN keys ignored", edit=drop_pathless)),
+    Proof("test_patch::test_add_extension_attribute_by_urn_path",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+    Proof("test_patch::test_urn_path_adds_extension_to_schemas",
+          EditJson("GET", USER, name="extension not in schemas", edit=_no_enterprise_schema)),
+    Proof("test_patch::test_replace_extension_attribute_by_urn_path",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+    Proof("test_patch::test_remove_extension_attribute_by_urn_path",
+          EditRequest("PATCH", USER, name="remove the extension", edit=on_ops(_remove_parent))),
+    Proof("test_patch::test_replace_manager_by_urn_path",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+    Proof("test_patch::test_remove_manager_by_urn_path",
+          EditRequest("PATCH", USER, name="remove the extension", edit=on_ops(_remove_parent))),
+    Proof("test_patch::test_replace_filter_matching_nothing_is_400_no_target", WRONG_SCIM_TYPE),
+    Proof("test_patch::test_remove_without_path_is_400_no_target", WRONG_SCIM_TYPE),
+    Proof("test_patch::test_malformed_path_is_refused", IGNORED),
+    Proof("test_patch::test_malformed_path_is_400_invalid_path", WRONG_SCIM_TYPE),
+    Proof("test_patch::test_read_only_attribute_replace_is_refused", IGNORED),
+    Proof("test_patch::test_read_only_attribute_replace_is_400_mutability", WRONG_SCIM_TYPE),
+    Proof("test_patch::test_read_only_attribute_remove_is_400_mutability", IGNORED),
+    Proof("test_patch::test_required_attribute_remove_is_400_mutability", ACCEPTS_ANYTHING),
+    Proof("test_patch::test_immutable_attribute_update_is_refused", IgnoreWrite("PATCH", GROUP)),
+    Proof("test_patch::test_unknown_op_is_refused", IGNORED),
+    Proof("test_patch::test_patch_of_unknown_resource_is_refused",
+          RewriteStatus("PATCH", USER, from_status=404, to_status=200)),
+    Proof("test_patch::test_patch_of_unknown_resource_is_404",
+          RewriteStatus("PATCH", USER, from_status=404, to_status=400)),
+    Proof("test_patch::test_failing_operation_rolls_back_earlier_ones", NonAtomic("PATCH", USER)),
+    Proof("test_patch::test_failing_operation_rolls_back_membership", NonAtomic("PATCH", GROUP)),
+    Proof("test_patch::test_success_answers_200_with_resource_or_204",
+          EditJson("PATCH", USER, name="200 with a stub body", edit=_stub_body)),
+    Proof("test_patch::test_attributes_parameter_forces_200",
+          ReplaceBody("PATCH", USER, query="attributes", body=b"", status=204)),
+    Proof("test_patch::test_attributes_parameter_projects_the_response",
+          EditJson("PATCH", USER, name="unrequested title", edit=_add_title)),
+    Proof("test_patch::test_noop_add_keeps_last_modified",
+          EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)),
+    Proof("test_patch::test_noop_add_keeps_version",
+          EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)),
+    Proof("test_patch::test_change_moves_last_modified_and_version",
+          EditJson("GET", USER, name="meta frozen", edit=freeze_meta)),
+    Proof("test_patch::test_capitalized_op_is_applied_or_refused",
+          OnBody("PATCH", USER, pattern=OP + "[A-Z]", inner=IgnoreWrite())),
+    Proof("test_patch::test_idp_capitalized_ops_are_applied",
+          OnBody("PATCH", USER, pattern=OP + "[A-Z]", inner=Refuse(scim_type="invalidSyntax"))),
+    Proof("test_patch::test_idp_string_boolean_is_accepted",
+          OnBody("PATCH", USER, pattern=r'"False"', inner=Refuse())),
+    Proof("test_patch::test_idp_dotted_keys_in_pathless_replace",
+          EditRequest("PATCH", USER, name="dotted keys ignored", edit=drop_pathless)),
+    Proof("test_patch::test_idp_manager_as_plain_string",
+          OnBody("PATCH", USER, pattern=r'manager"\s*,\s*"value"\s*:\s*"', inner=Refuse())),
+    Proof("test_patch::test_idp_add_filtered_path_creates_missing_value",
+          OnBody("PATCH", USER, pattern=OP + r'add"\s*,\s*"path"\s*:\s*"emails\[',
+                 inner=Refuse(scim_type="noTarget"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
+def test_check_is_proven(reference: Reference, proof: Proof) -> None:
+    prove(reference, proof)
