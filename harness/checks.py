@@ -27,6 +27,7 @@ __all__ = [
     "expect_scim_error",
     "expect_status",
     "parse_requirement_id",
+    "shipped_checks",
     "without_response_checks",
 ]
 
@@ -167,6 +168,18 @@ def clause(*requirement_ids: str, keyword: Keyword | str | None = None) -> Calla
         return marked
 
     return decorate
+
+
+def shipped_checks() -> list[ClauseInfo]:
+    """Every check of the suite shipped in harness/suite (imports its modules), by name."""
+    import importlib
+    from pathlib import Path
+
+    suite = Path(__file__).parent / "suite"
+    for module in sorted(suite.glob("test_*.py")):
+        importlib.import_module(f"harness.suite.{module.stem}")
+    inside = [i for i in REGISTRY if Path(i.location[0]).resolve().parent == suite.resolve()]
+    return sorted(inside, key=lambda info: info.name)
 
 
 def clause_of(obj: Any) -> ClauseInfo | None:

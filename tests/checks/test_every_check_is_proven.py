@@ -11,17 +11,14 @@ from pathlib import Path
 
 from defects.proving import Proof
 
-from harness.checks import REGISTRY
-from harness.plugin import SUITE_DIR
+from harness.checks import shipped_checks
 
 HERE = Path(__file__).parent
 UNPROVEN = HERE / "unproven.txt"
 
 
 def _registered() -> set[str]:
-    for module in sorted(SUITE_DIR.glob("test_*.py")):
-        importlib.import_module(f"harness.suite.{module.stem}")
-    return {info.name.removeprefix("harness.suite.") for info in REGISTRY}
+    return {info.name.removeprefix("harness.suite.") for info in shipped_checks()}
 
 
 def _proven() -> set[str]:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from harness.checks import REGISTRY, ClauseInfo, clause, parse_requirement_id
-from harness.plugin import SUITE_DIR
+from harness.checks import ClauseInfo, clause, parse_requirement_id, shipped_checks
 from harness.requirements import load_catalogue
 from harness.verdicts import HarnessError
 
 
 def _checks() -> list[ClauseInfo]:
-    for module in sorted(SUITE_DIR.glob("test_*.py")):
-        importlib.import_module(f"harness.suite.{module.stem}")
-    return sorted(REGISTRY, key=lambda info: info.name)
+    return shipped_checks()
 
 
 def test_the_suite_registers_checks() -> None:
@@ -34,7 +29,7 @@ def test_clause_ids_are_in_the_catalogue(info: ClauseInfo) -> None:
 
 @pytest.mark.parametrize("info", _checks(), ids=lambda info: info.name.rsplit(".", 1)[-1])
 def test_checks_state_their_rfc_section(info: ClauseInfo) -> None:
-    assert info.doc.startswith("RFC 764"), f"{info.name}: docstring must start 'RFC 764x <sec>:'"
+    assert info.doc.startswith("RFC "), f"{info.name}: docstring must start 'RFC <n> <sec>'"
 
 
 def test_malformed_ids_are_refused() -> None:
