@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -248,12 +249,27 @@ def coerce_element(attr: AttributeDef, value: Any, where: str, index_path: str) 
 # --- create / replace ----------------------------------------------------------------
 
 
-def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _type_plan(
+    reg: SchemaRegistry, resource_type: str
+) -> tuple[dict[str, str], tuple[AttributeDef, ...]]:
+    """(schema URNs allowed in `schemas` by lower-case, required core attributes): once."""
     allowed = {urn.lower(): urn for urn in reg.resource_type(resource_type).schema_urns}
-    raw = _MISSING
-    for key, value in body.items():
-        if key.lower() == "schemas":
-            raw = value
+    required = tuple(
+        a
+        for a in reg.core_attributes(resource_type).values()
+        if a.required and a.mutability != "readOnly"
+    )
+    return allowed, required
+
+
+def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> list[str]:
+    allowed = _type_plan(reg, resource_type)[0]
+    raw = body.get("schemas", _MISSING)
+    if raw is _MISSING:
+        for key, value in body.items():
+            if key.lower() == "schemas":
+                raw = value
     core = reg.resource_type(resource_type).schema
     if raw is _MISSING or raw is None:
         raise InvalidValue(f"Attribute 'schemas' is required and must contain '{core}'.")
@@ -342,9 +358,8 @@ def _prepare(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, An
             continue
         put_core(key, value)
 
-    for attr in core.values():
-        if attr.required and attr.mutability != "readOnly":
-            _require(out, attr, attr.name)
+    for attr in _type_plan(reg, resource_type)[1]:
+        _require(out, attr, attr.name)
     for urn, required in definition.extensions:
         data = extensions.get(urn)
         if data:
@@ -472,6 +487,30 @@ def resource_columns(
 # --- projection ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _default_plan(reg: SchemaRegistry, resource_type: str) -> tuple[frozenset[str], bool]:
+    """(top-level keys never in a default representation, whether any sub-attribute or
+    extension attribute needs a closer look): computed once per resource type."""
+    drop = {
+        a.name
+        for a in reg.core_attributes(resource_type).values()
+        if a.returned in ("never", "request")
+    }
+    deep = any(
+        s.returned in ("never", "request")
+        for a in reg.core_attributes(resource_type).values()
+        for s in a.sub_attributes
+    )
+    for urn in reg.extension_urns(resource_type):
+        found = reg.extension(resource_type, urn)
+        for a in found[1].values() if found else ():
+            if a.returned in ("never", "request") or any(
+                s.returned in ("never", "request") for s in a.sub_attributes
+            ):
+                deep = True
+    return frozenset(drop), deep
+
+
 def _split_requested(
     reg: SchemaRegistry, resource_type: str, names: list[str]
 ) -> tuple[dict[str, set[str] | None], set[str]]:
@@ -563,6 +602,10 @@ def project(
     the default set, `excludedAttributes` removes from it. `schemas` is always returned.
     Unknown names select nothing (no error).
     """
+    if not attributes and not excluded:
+        drop, deep = _default_plan(reg, resource_type)
+        if not deep:  # the hot path: plain dict work
+            return {k: v for k, v in resource.items() if k not in drop}
     core = reg.core_attributes(resource_type)
     mode = "attributes" if attributes else "excluded" if excluded else "default"
     chosen, whole = _split_requested(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +59,22 @@ class AttributeDef:
     canonical_values: tuple[str, ...]
     reference_types: tuple[str, ...]
     sub_attributes: tuple[AttributeDef, ...]
+    # lower-cased name -> sub-attribute; built once, so lookups are one dict access
+    sub_index: dict[str, AttributeDef] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.sub_attributes and not self.sub_index:
+            self.sub_index.update({a.name.lower(): a for a in self.sub_attributes})
+            self.sub_index.update({a.name: a for a in self.sub_attributes})
 
     def sub(self, name: str) -> AttributeDef | None:
         """The sub-attribute called `name`, case-insensitively (RFC 7643 section 2.1)."""
-        low = name.lower()
-        for attr in self.sub_attributes:
-            if attr.name.lower() == low:
-                return attr
-        return None
+        found = self.sub_index.get(name)
+        if found is None:
+            found = self.sub_index.get(name.lower())
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AttributeDef:

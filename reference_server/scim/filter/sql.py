@@ -65,10 +65,18 @@ _TOP = _Scope()
 
 
 class _Builder:
-    def __init__(self, reg: SchemaRegistry, resource_type: str, tenant_id: str) -> None:
+    def __init__(
+        self, reg: SchemaRegistry, resource_type: str, tenant_id: str, negated: bool
+    ) -> None:
         self.reg = reg
         self.resource_type = resource_type
         self.tenant_id = tenant_id
+        self.negated = negated
+
+    def _null_safe(self, col: Any, cond: ColumnElement[bool]) -> ColumnElement[bool]:
+        """`col IS NOT NULL AND cond` where a NOT may apply: NOT (NULL = x) is NULL, not
+        true, but an absent attribute must satisfy `not (attr eq x)` (see semantics)."""
+        return and_(col.is_not(None), cond) if self.negated else cond
 
     # --- tree --------------------------------------------------------------------------
 
@@ -163,11 +171,11 @@ class _Builder:
     def compare(self, leaf: Leaf, op: str, value: CompValue, scope: _Scope) -> ColumnElement[bool]:
         if leaf.source == "column":
             col = resources.c[leaf.key]
-            return and_(col.is_not(None), _op(col, op, value, leaf.case_exact))
+            return self._null_safe(col, _op(col, op, value, leaf.case_exact))
         if leaf.source in ("members", "groups"):
             if scope.row is not None:
                 col = self._member_column(scope.row, leaf)
-                return and_(col.is_not(None), _op(col, op, value, leaf.case_exact))
+                return self._null_safe(col, _op(col, op, value, leaf.case_exact))
             m = group_members.alias()
             col = self._member_column(m, leaf)
             return exists(
@@ -214,7 +222,19 @@ def filter_to_sql(
 ) -> ColumnElement[bool]:
     """A WHERE clause over `resources` for the filter; InvalidFilter for what it cannot mean."""
     check_tree(reg, resource_type, f, None)
-    return _Builder(reg, resource_type, tenant_id).build(f, _TOP, None)
+    return _Builder(reg, resource_type, tenant_id, _has_negation(f)).build(f, _TOP, None)
+
+
+def _has_negation(node: Filter) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And | Or):
+        return _has_negation(node.left) or _has_negation(node.right)
+    if isinstance(node, Compare):
+        return node.op == "ne" or node.value is None
+    if isinstance(node, Present):
+        return False
+    return _has_negation(node.filter)
 
 
 def sort_key_sql(
