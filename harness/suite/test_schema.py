@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.checks import clause, expect_status
@@ -52,6 +53,15 @@ def _made_and_read(
 ) -> tuple[Response, dict[str, Any]]:
     created = _make(resource_type, make_user, make_group)
     return _read(scim, capabilities, resource_type, str(created["id"]))
+
+
+def _same_origin_path(scim: ScimClient, reference: str) -> str | None:
+    """The path to GET for a reference URI (RFC 7643 2.3.7: absolute, or relative to the
+    SCIM base URI); None when it points at another origin, where the token must not go."""
+    if not reference.startswith(("http://", "https://")):
+        return "/" + reference.lstrip("/")
+    url = httpx.URL(reference)
+    return reference if (url.scheme, url.host, url.port) == scim.origin else None
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -376,15 +386,17 @@ def test_meta_location_resolves_to_the_resource(
     assert isinstance(meta, dict)
     location = meta.get("location")
     suffix = f"{capabilities.endpoint(resource_type).rstrip('/')}/{body.get('id')}"
-    if not isinstance(location, str) or not location.rstrip("/").endswith(suffix):
+    if not isinstance(location, str) or not ("/" + location.strip("/")).endswith(suffix):
         raise ValueMismatch(
             "meta.location is not the resource's URI",
             expected=f"a URI ending in {suffix}",
             actual=location,
             exchanges=[response.exchange],
         )
-    followed = scim.get(location) if location.startswith("http") else scim.get(suffix)
-    expect_status(followed, 200, why=f"GET meta.location {location}")
+    target = _same_origin_path(scim, location)
+    if target is None:
+        return  # another origin (a public URL behind a proxy): the token does not go there
+    followed = expect_status(scim.get(target), 200, why=f"GET meta.location {location}")
     if followed.json_object().get("id") != body.get("id"):
         raise ValueMismatch(
             "GET on meta.location returned another resource",
@@ -447,10 +459,16 @@ def test_meta_version_is_an_entity_tag(
 
 @clause("rfc7643-4.1.1-must-4", "rfc7643-4.1.1-must-7", "rfc7643-7-must-11")
 def test_password_is_never_returned(
-    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+    scim: ScimClient, capabilities: Capabilities, user_body: Maker, created: Any
 ) -> None:
     """RFC 7643 4.1.1, 7: "password" is writeOnly/returned never: no response carries it."""
-    user = make_user(password=SECRET)
+    endpoint = capabilities.endpoint("User")
+    posted = scim.post(endpoint, json=user_body(password=SECRET))
+    if posted.status >= 400:
+        raise Unsupported(f"the server refuses a password on create ({posted.status})")
+    expect_status(posted, 201)
+    user = posted.json_object()
+    created.add(endpoint, user)
     response, body = _read(scim, capabilities, "User", user["id"])
     for where, found in (("POST response", user), ("GET", body)):
         leaked = [k for k in found if k.lower() == "password"]
@@ -459,7 +477,7 @@ def test_password_is_never_returned(
                 f"the {where} carries the password",
                 expected="no password attribute",
                 actual=found.get(leaked[0]) if leaked else "(the secret appears in the body)",
-                exchanges=[response.exchange],
+                exchanges=[posted.exchange, response.exchange],
             )
 
 
@@ -685,11 +703,15 @@ def test_user_groups_name_the_group_by_id(
 ) -> None:
     """RFC 7643 4.1.2: a User's "groups" value is the Group's id and "$ref" its URI."""
     core = capabilities.schema(capabilities.resource_type("User").schema)  # type: ignore[union-attr]
-    if core is None or core.attribute("groups") is None:
+    groups = core.attribute("groups") if core else None
+    if groups is None:
         raise Unsupported('the published User schema has no "groups" attribute')
     user = make_user()
     group = make_group(members=[user])
-    response, body = _read(scim, capabilities, "User", user["id"])
+    params = {"attributes": "groups"} if groups.returned == "request" else None
+    path = f"{capabilities.endpoint('User').rstrip('/')}/{user['id']}"
+    response = expect_status(scim.get(path, params=params), 200)
+    body = response.json_object()
     entries = [g for g in body.get("groups") or [] if isinstance(g, dict)]
     entry = next((g for g in entries if g.get("value") == group["id"]), None)
     if entry is None:
@@ -731,9 +753,9 @@ def test_member_refs_resolve(
     ref = entry.get("$ref")
     if ref is None:
         return  # "$ref" is optional (RFC 7643 2.3.7)
-    target = str(ref)
-    if not target.startswith("http"):
-        target = "/" + target.lstrip("/")  # relative to the SCIM base URI (2.3.7)
+    target = _same_origin_path(scim, str(ref))
+    if target is None:
+        return  # another origin: the token does not go there
     followed = scim.get(target)
     if followed.status != 200 or followed.json_object().get("id") != user["id"]:
         raise ValueMismatch(
@@ -741,4 +763,30 @@ def test_member_refs_resolve(
             expected=f"200 with id {user['id']}",
             actual=f"{followed.status} {followed.text[:200]}",
             exchanges=[response.exchange, followed.exchange],
+        )
+
+
+@clause("rfc7643-4.3-may-1", "rfc7644-3.3-must-2", keyword="MUST")
+def test_manager_display_name_is_read_only(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7643 4.3: manager.displayName is readOnly: a client's value is ignored on create."""
+    _require_enterprise(capabilities)
+    boss = make_user()
+    forged = "Scimtest Forged Manager Name"
+    core = capabilities.resource_type("User").schema  # type: ignore[union-attr]
+    user = make_user(
+        schemas=[core, ENTERPRISE_URN],
+        **{ENTERPRISE_URN: {"manager": {"value": boss["id"], "displayName": forged}}},
+    )
+    response, body = _read(scim, capabilities, "User", user["id"])
+    ext = next((v for k, v in body.items() if k.lower() == ENTERPRISE_URN.lower()), None)
+    manager = ext.get("manager") if isinstance(ext, dict) else None
+    shown = manager.get("displayName") if isinstance(manager, dict) else None
+    if shown == forged:
+        raise ValueMismatch(
+            "the readOnly manager.displayName the client sent was stored",
+            expected=f"absent, or the manager's own name ({boss.get('displayName')!r})",
+            actual=shown,
+            exchanges=[response.exchange],
         )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from defects.catalog import EditJson, SetHeader
 from defects.proving import Proof, Reference, prove
-from defects.resources_defects import EditRequest
+from defects.resources_defects import EditExchange, EditRequest
 
 ITEM = "/(Users|Groups)/[^/]+"
 USER = "/Users/[^/]+"
@@ -113,6 +113,24 @@ def _groups_wrong(body: Any) -> Any:
     return body
 
 
+def _keeps_manager_display_name() -> Any:
+    """A server that stores manager.displayName as sent (and returns it on GET)."""
+    sent: dict[str, Any] = {}
+
+    def edit(request: Any, body: Any, exchange: Any) -> Any:
+        ext = request.get(ENTERPRISE) if isinstance(request, dict) else None
+        manager = ext.get("manager") if isinstance(ext, dict) else None
+        if isinstance(body, dict) and body.get("id"):
+            if isinstance(manager, dict) and manager.get("displayName"):
+                sent[body["id"]] = manager["displayName"]
+            got = body.get(ENTERPRISE, {}).get("manager")
+            if isinstance(got, dict) and body["id"] in sent:
+                got["displayName"] = sent[body["id"]]
+        return body
+
+    return edit
+
+
 PROOFS = [
     Proof("test_schema::test_resource_matches_rfc_schema",
           EditJson("GET", ITEM, name="schemas a string",
@@ -186,6 +204,12 @@ PROOFS = [
           EditJson("GET", USER, name="groups value not the id", edit=_groups_wrong)),
     Proof("test_schema::test_member_refs_resolve",
           EditJson("GET", "/Groups/[^/]+", name="member $ref dangling", edit=_bad_member_ref)),
+    Proof("test_schema::test_manager_display_name_is_read_only",
+          EditExchange("*", "/Users(/[^/]+)?", name="manager.displayName stored as sent",
+                       edit=_keeps_manager_display_name())),
+    Proof("test_schema::test_manager_display_name_is_read_only",
+          EditExchange("*", "/Users(/[^/]+)?", name="manager.displayName stored as sent",
+                       edit=_keeps_manager_display_name())),
 ]  # fmt: skip
 
 
