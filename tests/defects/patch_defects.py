@@ -19,9 +19,11 @@ from typing import Any
 from defects.catalog import Defect, Exchange
 
 __all__ = [
+    "CreateThenFail",
     "EditRequest",
     "NonAtomic",
     "OnBody",
+    "PartialMembers",
     "Refuse",
     "all_primary",
     "bump_meta",
@@ -31,6 +33,7 @@ __all__ = [
     "freeze_meta",
     "keep_first_op",
     "on_ops",
+    "truncate_values",
     "wrong_scim_type",
 ]
 
@@ -123,6 +126,33 @@ class NonAtomic(Defect):
     def rewrite_response(self, exchange: Exchange) -> None:
         if exchange.notes.get("partial"):
             _error(exchange, 400, "noTarget", "the last operation failed (earlier ones kept)")
+
+
+@dataclass(frozen=True)
+class PartialMembers(Defect):
+    """Adds the first member of each list, then refuses the PATCH: a half-applied failure."""
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        exchange.notes["partial"] = True
+        exchange.body = json.dumps(truncate_values(1)(json.loads(exchange.body))).encode()
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        _error(exchange, 400, "invalidValue", "unknown member (the first one was kept)")
+
+
+@dataclass(frozen=True)
+class CreateThenFail(Defect):
+    """Creates the resource without its members, then answers 400: a refusal that isn't."""
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        body = json.loads(exchange.body)
+        if isinstance(body, dict):
+            body.pop("members", None)
+        exchange.body = json.dumps(body).encode()
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        if exchange.status == 201:
+            _error(exchange, 400, "invalidValue", "unknown member (the group was kept)")
 
 
 # -- request edits -----------------------------------------------------------------------------
