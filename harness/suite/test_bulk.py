@@ -494,21 +494,34 @@ def test_failed_operation_explains_the_error(bulk: Bulk) -> None:
 
 
 @clause("rfc7644-3.7.3-must-3")
-@pytest.mark.parametrize("method", ["DELETE", "PUT"])
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "POST"])
 def test_failed_operation_code_matches_a_single_request(
-    method: str, bulk: Bulk, user_body: Any, created: CreatedResources
+    method: str, bulk: Bulk, user_body: Any, make_user: Any, created: CreatedResources
 ) -> None:
-    """RFC 7644 3.7.3: a failed operation reports the code the same single request gets."""
+    """RFC 7644 3.7.3: a failed operation reports the code the same single request gets.
+
+    DELETE and PUT address an id nobody created; POST repeats an existing userName.
+    """
     endpoint = bulk.capabilities.endpoint("User")
-    path = _unknown_path(endpoint)
-    data = user_body() if method == "PUT" else None
-    single = bulk.scim.request(method, path, json=data) if data else bulk.scim.delete(path)
+    if method == "POST":
+        taken = make_user()["userName"]
+        op: Body = {"method": "POST", "path": endpoint, "bulkId": "scimtest-dup",
+                    "data": user_body(userName=taken)}  # fmt: skip
+        single = bulk.scim.post(endpoint, json=user_body(userName=taken))
+        if single.status == 201:
+            created.add(endpoint, single.json_object())
+    else:
+        path = _unknown_path(endpoint)
+        op = {"method": method, "path": _unknown_path(endpoint)}
+        if method == "PUT":
+            op["data"] = user_body()
+            single = bulk.scim.put(path, json=user_body())
+        else:
+            single = bulk.scim.delete(path)
+        if 200 <= single.status < 300:
+            created.add(endpoint, path.rsplit("/", 1)[1])
     if 200 <= single.status < 300:
-        created.add(endpoint, path.rsplit("/", 1)[1])
-        raise Blocked(f"a single {method} of an id nobody created succeeded ({single.status})")
-    op: Body = {"method": method, "path": _unknown_path(endpoint)}
-    if data is not None:
-        op["data"] = user_body()
+        raise Blocked(f"the single {method} that must fail succeeded ({single.status})")
     run = bulk.run([op])
     result = run.by_method(method)[0] if run.by_method(method) else {}
     if _code(result) != single.status:
@@ -519,6 +532,38 @@ def test_failed_operation_code_matches_a_single_request(
             actual=result,
             exchanges=[single.exchange, run.response.exchange],
         )
+
+
+@clause("rfc7644-3.7-must-3", "rfc7644-3.7-must-11")
+def test_failed_post_keeps_its_bulk_id(bulk: Bulk, user_body: Any, make_user: Any) -> None:
+    """RFC 7644 3.7.3: a failed POST is reported with its bulkId (and no location)."""
+    endpoint = bulk.capabilities.endpoint("User")
+    taken = make_user()["userName"]
+    run = bulk.run([{"method": "POST", "path": endpoint, "bulkId": "scimtest-taken",
+                     "data": user_body(userName=taken)}])  # fmt: skip
+    result = run.by_bulk_id("scimtest-taken")
+    if result is None or _ok(result):
+        raise run.problem(
+            "the failed POST (userName already taken) is not reported with its bulkId",
+            expected='{"method": "POST", "bulkId": "scimtest-taken", "status": "409", ...}',
+            actual=run.results,
+        )
+
+
+@clause("rfc7644-3.7-must-12")
+def test_operations_keep_their_order(bulk: Bulk, make_user: Any, read_back: Any) -> None:
+    """RFC 7644 3.7: the result is that of processing in order (the last of two PUTs wins)."""
+    user = make_user()
+    path = bulk.path("User", user["id"])
+    run = bulk.run(
+        [
+            {"method": "PUT", "path": path, "data": _replacement(user, displayName="scimtest 1st")},
+            {"method": "PUT", "path": path, "data": _replacement(user, displayName="scimtest 2nd")},
+        ]
+    )
+    puts = run.by_method("PUT")
+    _expect_ok(run, puts[1] if len(puts) == 2 else None, "second PUT")
+    read_back(user, {"displayName": "scimtest 2nd"})
 
 
 @clause("rfc7644-3.2-must-1")
@@ -611,7 +656,9 @@ def test_fail_on_errors_reports_what_was_done(bulk: Bulk, user_body: Any, read_b
             actual=run.results,
         )
     _not_created(run, "scimtest-d2", "the server went on after failOnErrors errors")
-    read_back({"id": run.created.get("scimtest-d1", "")}, {"userName": done["userName"]})
+    if "scimtest-d1" not in run.created:
+        raise Blocked("the User the first operation created could not be found")
+    read_back({"id": run.created["scimtest-d1"]}, {"userName": done["userName"]})
 
 
 @clause("rfc7644-3.7-may-4", "rfc7644-3.7-must-10", keyword="MUST")

@@ -172,6 +172,53 @@ def test_etag_equals_meta_version(
         )
 
 
+@clause("rfc7644-3.14-must-1", "rfc7644-3.1-must-3", keyword="MUST")
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+def test_write_etag_is_the_new_version(
+    method: str, scim: ScimClient, etags: Capabilities, make_user: Maker, user_body: Maker,
+    created: Any,
+) -> None:  # fmt: skip
+    """RFC 7644 3.14: the ETag a write returns is the version a read right after shows."""
+    response = _respond(method, scim, etags, make_user, user_body, created)
+    written = _etag(response, f"{method} of a User")
+    read = expect_status(scim.get(_path(etags, response.json_object())), 200)
+    if _etag(read, "GET after the write") != written:
+        raise ValueMismatch(
+            f"the {method} answered ETag {written}, a read right after shows another",
+            expected=written,
+            actual=read.headers.get("etag"),
+            exchanges=[response.exchange, read.exchange],
+        )
+
+
+@clause("rfc7644-3.14-must-1", "rfc7644-3.1-must-3", keyword="MUST")
+def test_listed_version_is_the_etag(
+    scim: ScimClient, etags: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.14: a resource found by a query carries the version its GET sends as ETag."""
+    etags.require("filter")
+    user = make_user()
+    tag = _current(scim, etags, user)
+    listed = scim.get(
+        etags.endpoint("User"), params={"filter": f'userName eq "{user["userName"]}"'}
+    )
+    found = [r for r in expect_status(listed, 200).json_object().get("Resources") or []
+             if isinstance(r, dict) and r.get("id") == user["id"]]  # fmt: skip
+    if not found:
+        raise Blocked("the User could not be found by its userName (see test_query)")
+    meta = found[0].get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if version is None:
+        pytest.skip("listed resources carry no meta.version (see test_meta_version_is_present)")
+    if version != tag:
+        raise ValueMismatch(
+            "the listed meta.version differs from the resource's ETag",
+            expected=tag,
+            actual=version,
+            exchanges=[listed.exchange],
+        )
+
+
 @clause("rfc7644-3.14-must-1")
 def test_etag_stable_across_reads(scim: ScimClient, etags: Capabilities, make_user: Maker) -> None:
     """RFC 7644 3.14: reading a resource does not change its version."""

@@ -63,6 +63,11 @@ def _drop_last(body: Any) -> Any:
     return body
 
 
+def _reversed(body: Any) -> Any:
+    body["Operations"] = list(reversed(body.get("Operations", [])))
+    return body
+
+
 def _versions(value: str | None) -> Any:
     def edit(body: Any) -> Any:
         for op in body.get("Operations", []):
@@ -103,6 +108,10 @@ PROOFS = [
     Proof("test_bulk::test_failed_operation_code_matches_a_single_request",
           _results("failures as 400", _failed_as_400)),
     Proof("test_bulk::test_put_to_unknown_id_creates_nothing", FakeBulkSuccess()),
+    Proof("test_bulk::test_failed_post_keeps_its_bulk_id",
+          _results("no bulkId on failures", _without("bulkId", failed=True))),
+    Proof("test_bulk::test_operations_keep_their_order",
+          RewriteBulkRequest(name="operations reversed", edit=_reversed)),
     Proof("test_bulk::test_failure_does_not_stop_the_others",
           RewriteBulkRequest(name="failOnErrors 1", edit=set_fail_on_errors(1))),
     Proof("test_bulk::test_fail_on_errors_stops_processing",

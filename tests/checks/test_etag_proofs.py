@@ -28,6 +28,12 @@ def _no_version(body: Any) -> Any:
     return body
 
 
+def _listed_version(body: Any) -> Any:
+    for resource in body.get("Resources", []):
+        resource.setdefault("meta", {})["version"] = 'W/"listed"'
+    return body
+
+
 PROOFS = [
     Proof("test_etag::test_response_carries_etag", DropHeader("*", USERS, header="etag")),
     Proof("test_etag::test_etag_is_an_entity_tag",
@@ -35,6 +41,10 @@ PROOFS = [
     Proof("test_etag::test_meta_version_is_present",
           EditJson("*", USERS, name="no meta.version", edit=_no_version)),
     Proof("test_etag::test_etag_equals_meta_version", constant_version('W/"other"')),
+    Proof("test_etag::test_write_etag_is_the_new_version",
+          SetHeader("PUT", USERS, header="etag", value='W/"0"')),
+    Proof("test_etag::test_listed_version_is_the_etag",
+          EditJson("GET", "/Users", query="filter", name="listed version", edit=_listed_version)),
     Proof("test_etag::test_etag_stable_across_reads", RandomEtag("GET", USERS)),
     Proof("test_etag::test_etag_changes_after_write",
           SetHeader("GET", USERS, header="etag", value='W/"constant"')),
