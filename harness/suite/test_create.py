@@ -13,12 +13,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.checks import clause, expect_scim_error, expect_status
 from harness.client import Response, ScimClient
 from harness.discovery import ENTERPRISE_URN, USER_URN, Capabilities
 from harness.suite.conftest import CreatedResources
+from harness.validation.messages import validate_message
+from harness.validation.published import validate_published
 from harness.verdicts import (
     HeaderMismatch,
     Keyword,
@@ -110,6 +113,24 @@ def test_create_returns_the_created_resource(
         )
 
 
+@clause("rfc7644-3.3-should-1", "rfc7643-2.1-must-1", "rfc7643-3-must-1", keyword="MUST")
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_create_response_matches_the_schemas(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+    group_body: Maker,
+    resource_type: str,
+) -> None:
+    """RFC 7643 2.1, 7: the 201 body validates against the RFC schema and the server's own."""
+    body = _body(resource_type, user_body, group_body)
+    response = expect_status(_post(scim, capabilities, created, resource_type, body), 201)
+    resource = response.json_object()
+    validate_message(resource_type, resource, exchanges=[response.exchange])
+    validate_published(resource, capabilities, resource_type, exchanges=[response.exchange])
+
+
 @clause("rfc7644-3.3-must-4")
 @pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
 def test_create_location_header_is_meta_location(
@@ -127,8 +148,11 @@ def test_create_location_header_is_meta_location(
     meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
     assert isinstance(meta, dict)
     suffix = f"{capabilities.endpoint(resource_type).rstrip('/')}/{resource.get('id')}"
+    request_url = httpx.URL(response.exchange.url)
     location = response.location
-    if location is None or location != meta.get("location") or not location.endswith(suffix):
+    resolved = str(request_url.join(location)) if location else None
+    in_body = str(request_url.join(str(meta["location"]))) if meta.get("location") else None
+    if resolved is None or resolved != in_body or not resolved.rstrip("/").endswith(suffix):
         raise HeaderMismatch(
             "Location is missing or differs from meta.location",
             expected=f"Location: {meta.get('location') or '(URI ending in ' + suffix + ')'}",
@@ -184,10 +208,17 @@ def test_create_ignores_client_id(
     group_body: Maker,
     resource_type: str,
 ) -> None:
-    """RFC 7643 3.1: "id" is issued by the service provider; an id sent by the client is ignored."""
+    """RFC 7643 3.1: "id" is issued by the service provider; an id sent by the client is ignored.
+
+    The client breaks a MUST by sending one, so a 4xx SCIM error is accepted too.
+    """
     mine = f"scimtest-client-chosen-{uuid.uuid4().hex}"
     body = {**_body(resource_type, user_body, group_body), "id": mine}
-    response = expect_status(_post(scim, capabilities, created, resource_type, body), 201)
+    response = _post(scim, capabilities, created, resource_type, body)
+    if 400 <= response.status < 500:
+        expect_scim_error(response, range(400, 500))
+        return
+    expect_status(response, 201)
     got = response.json_object().get("id")
     if got == mine or not got:
         raise ValueMismatch(

@@ -76,6 +76,12 @@ def _to_invalid_syntax(body: Any) -> Any:
     return body
 
 
+def _numeric_display_name(body: Any) -> Any:
+    if isinstance(body, dict) and "displayName" in body:
+        body["displayName"] = 42
+    return body
+
+
 PROOFS = [
     Proof("test_create::test_create_answers_201",
           RewriteStatus("POST", COLLECTION, from_status=201, to_status=200)),
@@ -117,6 +123,9 @@ PROOFS = [
     Proof("test_create::test_create_accepts_manager_as_string",
           EditRequest("POST", "/Users", name="manager string accepted, dropped",
                       edit=_drop_string_manager)),
+    Proof("test_create::test_create_response_matches_the_schemas",
+          EditJson("POST", COLLECTION, name="201 body with a numeric displayName",
+                   edit=_numeric_display_name)),
 ]  # fmt: skip
 
 
