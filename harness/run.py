@@ -25,6 +25,7 @@ from harness.grading import OUTCOMES, grade
 from harness.reporting.collector import Collector
 from harness.reporting.model import build_report, validate_report
 from harness.settings import Settings
+from harness.verdicts import Unsupported
 
 __all__ = ["RECORDER_KEY", "REPORT_NAME", "RUN_KEY", "RunState", "ScimRun", "XdistHooks"]
 
@@ -90,6 +91,9 @@ class ScimRun:
             findings=recorder.findings if recorder is not None and call.when == "call" else (),
             strict=self.state.settings.strict,
         )
+        if isinstance(error, Unsupported) and isinstance(report.longrepr, tuple):
+            path, line, _ = report.longrepr
+            report.longrepr = (path, line, f"unsupported: {error.reason}")
         if verdict.outcome == "warning":
             report.outcome = "passed"
             report.longrepr = None

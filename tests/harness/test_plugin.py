@@ -218,3 +218,49 @@ def test_report_validates_against_its_schema(
         "Group": "/Groups",
     }
     assert Path(str(report["target"]["url"])).name == "v2"  # type: ignore[index]
+
+
+INTERRUPTED = '''
+from harness.checks import clause
+
+
+@clause("rfc7644-4-must-1")
+def test_interrupted(make_user, make_group):
+    """RFC 7644 4: creates resources, then the run is interrupted."""
+    make_group(members=[make_user()])
+    raise KeyboardInterrupt
+'''
+
+
+def test_ctrl_c_still_deletes_what_the_run_created(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    _suite(pytester, INTERRUPTED)
+    result = pytester.inline_run(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py",
+        no_reraise_ctrlc=True,
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert len(fake_server.fake.deletes) == 2
+    assert fake_server.fake.users == {}
+    assert fake_server.fake.groups == {}
+
+
+def test_xdist_workers_share_the_target_and_the_controller_reports(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    _suite(pytester, GRADED)
+    result = pytester.runpytest_subprocess(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-n", "2",
+        "--junitxml", "junit.xml", "-p", "no:cacheprovider", "test_me.py",
+    )  # fmt: skip
+    assert result.parseoutcomes() == {
+        "passed": 1, "failed": 1, "skipped": 1, "warned": 1, "blocked": 1
+    }  # fmt: skip
+    report = _report(pytester)
+    assert report["summary"]["total"] == 5  # type: ignore[index]
+    assert report["server"]["declared"] is not None  # type: ignore[index]
+    junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
+    assert junit.count("<testcase") == 5
+    assert '<property name="scim_outcome" value="blocked"' in junit
+    assert fake_server.token not in junit

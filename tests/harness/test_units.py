@@ -345,3 +345,20 @@ def test_the_default_command_runs_this_interpreter() -> None:
         server.stop()
     assert argv[:3] == [sys.executable, "-m", "reference_server"]
     assert argv[argv.index("--port") + 1] == "0"
+
+
+# -- published schemas ------------------------------------------------------------------------
+
+
+def test_published_schema_validation_finds_type_shape_and_never() -> None:
+    from harness.validation.published import published_errors
+
+    caps = _caps()
+    good = {"userName": "a", "active": True, "emails": [{"value": "a@x", "type": "work"}]}
+    assert published_errors(good, caps, "User") == []
+    bad = {"active": "yes", "emails": {"value": "a@x"}, "password": "p", "displayName": ["x"]}
+    errors = published_errors(bad, caps, "User")
+    assert "active: expected type boolean, found 'yes'" in errors
+    assert any(e.startswith("emails: multiValued but not a list") for e in errors)
+    assert 'password: returned="never" but present' in errors
+    assert "displayName: single-valued but a list" in errors
