@@ -84,6 +84,8 @@ PROOFS = [
     Proof("test_read::test_group_attributes_can_leave_out_members",
           EditJson("GET", "/Groups/[^/]+", query="excludedAttributes=members",
                    name="members returned", edit=_set("members", [{"value": "x"}]))),
+    Proof("test_read::test_user_id_under_groups_is_404",
+          RewriteStatus("GET", "/Groups/[^/]+", from_status=404, to_status=400)),
 ]  # fmt: skip
 
 
