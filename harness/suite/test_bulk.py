@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.checks import clause, expect_scim_error, expect_status
+from harness.checks import clause, expect_scim_error, expect_status, without_response_checks
 from harness.client import Response, ScimClient
 from harness.discovery import ENTERPRISE_URN, Capabilities
 from harness.run import RunState
@@ -26,6 +26,7 @@ from harness.verdicts import (
     SchemaViolation,
     ScimViolation,
     StateNotApplied,
+    StatusMismatch,
     Unsupported,
     ValueMismatch,
 )
@@ -971,3 +972,57 @@ def test_exceeded_limit_processes_nothing(limit: str, bulk: Bulk, user_body: Any
 def test_request_without_operations_is_400(bulk: Bulk) -> None:
     """RFC 7644 3.7, 3.12: a BulkRequest without the REQUIRED "Operations" is a 400 error."""
     expect_scim_error(bulk.post({"schemas": [BULK_REQUEST]}), 400)
+
+
+@clause("rfc7644-3.7-must-9", "rfc7644-3.12-must-1")
+@without_response_checks("error_body")
+def test_malformed_request_is_an_error(bulk: Bulk) -> None:
+    """RFC 7644 3.7: a bulk request that cannot be processed answers an HTTP error (4xx)."""
+    response = bulk.post(b'{"schemas": ["' + BULK_REQUEST.encode() + b'"], "Operations": [')
+    if not 400 <= response.status < 500:
+        raise StatusMismatch(
+            "a truncated bulk request was not refused",
+            expected="400 (invalidSyntax)",
+            actual=str(response.status),
+            exchanges=[response.exchange],
+        )
+    expect_scim_error(response, range(400, 500))
+
+
+@clause("rfc7644-2-must-2")
+def test_bulk_requires_a_valid_credential(bulk: Bulk, user_body: Any) -> None:
+    """RFC 7644 2: POST /Bulk without a credential is refused and performs nothing."""
+    endpoint = bulk.capabilities.endpoint("User")
+    post = {"method": "POST", "path": endpoint, "bulkId": "scimtest-anon", "data": user_body()}
+    response = bulk.scim.post("/Bulk", json=bulk.request([post]), auth=False)
+    found = bulk.lookup(endpoint, post["data"])
+    bulk.track([post], None)
+    if 200 <= response.status < 300 or found is not None:
+        raise StatusMismatch(
+            "POST /Bulk without a credential was processed",
+            expected="401 Unauthorized, nothing created",
+            actual=f"HTTP {response.status}; created: {found}",
+            exchanges=[response.exchange],
+        )
+
+
+@clause("rfc7643-3.1-must-8", "rfc7644-3.7.2-must-1")
+def test_unresolved_bulk_id_is_never_stored(bulk: Bulk, group_body: Any, read_back: Any) -> None:
+    """RFC 7643 3.1: "bulkId" is reserved: an unresolvable reference is never kept as an id."""
+    ref = f"bulkId:scimtest-nowhere-{uuid.uuid4().hex[:6]}"
+    run = bulk.run([_group_op(bulk, "scimtest-dangling",
+                              group_body(members=[{"type": "User", "value": ref}]))])  # fmt: skip
+    result = run.by_bulk_id("scimtest-dangling")
+    if result is None or not _ok(result):
+        return  # refused: the RFC's expected outcome
+    if "scimtest-dangling" not in run.created:
+        raise Blocked("the Group the bulk request created could not be found")
+    group = read_back({"id": run.created["scimtest-dangling"]}, {}, resource_type="Group")
+    kept = [m for m in group.get("members") or [] if "bulkid" in json.dumps(m).lower()]
+    if kept:
+        raise ValueMismatch(
+            "an unresolved bulkId reference was stored as a member",
+            expected="the operation refused (409), or no member naming a bulkId",
+            actual=kept,
+            exchanges=[run.response.exchange],
+        )

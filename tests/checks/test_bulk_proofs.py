@@ -12,10 +12,11 @@ from defects.bulk_etag_defects import (
     FakeBulkSuccess,
     ProcessDespiteLimit,
     RewriteBulkRequest,
+    StoreBulkIdLiterally,
     each_result,
     set_fail_on_errors,
 )
-from defects.catalog import EditJson, ReplaceBody, RewriteStatus
+from defects.catalog import AllowWithoutToken, EditJson, ReplaceBody, RewriteStatus
 from defects.proving import Proof, Reference, prove
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -141,6 +142,11 @@ PROOFS = [
     Proof("test_bulk::test_request_without_operations_is_400",
           ReplaceBody("POST", "/Bulk", body=EMPTY, content_type="application/scim+json",
                       status=200)),
+    Proof("test_bulk::test_malformed_request_is_an_error",
+          ReplaceBody("POST", "/Bulk", body=EMPTY, content_type="application/scim+json",
+                      status=200)),
+    Proof("test_bulk::test_bulk_requires_a_valid_credential", AllowWithoutToken("POST", "/Bulk")),
+    Proof("test_bulk::test_unresolved_bulk_id_is_never_stored", StoreBulkIdLiterally()),
 ]  # fmt: skip
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "RandomEtag",
     "ReplaceRequestHeader",
     "RewriteBulkRequest",
+    "StoreBulkIdLiterally",
     "StrongIfNoneMatch",
     "constant_version",
     "each_result",
@@ -142,6 +143,38 @@ class DropBulkIdReferences(RewriteBulkRequest):
                     op["data"], lambda r, later=later: not self.forward_only or r in later
                 )
         _set_request(exchange, body)
+
+
+@dataclass(frozen=True)
+class StoreBulkIdLiterally(Defect):
+    """Accept Group members naming an unknown bulkId and keep "bulkId:..." as their value."""
+
+    path: str = "/(Bulk|Groups/[^/]+)"
+    kept: dict[str, list[Any]] = field(default_factory=dict, compare=False)
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        body = _json_request(exchange) if exchange.path == "/Bulk" else None
+        if not isinstance(body, dict):
+            return
+        for op in body.get("Operations") or []:
+            data = op.get("data") if isinstance(op, dict) else None
+            members = data.get("members") if isinstance(data, dict) else None
+            if isinstance(members, list) and any(_refs(m) for m in members):
+                self.kept[str(data.get("displayName"))] = [m for m in members if _refs(m)]
+                data["members"] = [m for m in members if not _refs(m)]
+        _set_request(exchange, body)
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        if exchange.method != "GET" or not exchange.path.startswith("/Groups/"):
+            return
+        try:
+            body = json.loads(exchange.response_body)
+        except ValueError:
+            return
+        kept = self.kept.get(str(body.get("displayName"))) if isinstance(body, dict) else None
+        if kept:
+            body["members"] = [*(body.get("members") or []), *kept]
+            exchange.set_response_body(json.dumps(body).encode())
 
 
 @dataclass(frozen=True)
