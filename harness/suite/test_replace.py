@@ -68,7 +68,6 @@ def test_put_replaces_attributes(
         "displayName": "Scimtest Replaced Name",
         "title": "Chief Replacement Officer",
         "name": {"givenName": "Replaced", "familyName": "Person", "formatted": "Replaced Person"},
-        "active": False,
     }
     expect_status(_put(scim, capabilities, user, {**_writable(user), **changes}), 200)
     read_back(user, changes)
@@ -155,6 +154,30 @@ def test_put_replaces_group_members(
     read_back(group, {"members": members}, resource_type="Group")
 
 
+@clause("rfc7644-3.5-must-1", "rfc7644-3.5.1-must-2")
+def test_put_replaces_group_display_name(
+    scim: ScimClient, capabilities: Capabilities, make_group: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.1: a Group PUT replaces its displayName (the IdP's group rename)."""
+    group = make_group()
+    name = f"{group['displayName']} renamed"
+    body = {**_writable(group), "displayName": name}
+    expect_status(_put(scim, capabilities, group, body, "Group"), 200)
+    read_back(group, {"displayName": name}, resource_type="Group")
+
+
+@clause("rfc7643-4.1.1-must-3", "rfc7644-3.5.1-must-2")
+def test_put_own_user_name_in_other_case_is_not_a_conflict(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7643 4.1.1: userName is unique across *other* Users; re-sending one's own name in
+    another case is no conflict with oneself."""
+    user = make_user()
+    body = {**_writable(user), "userName": str(user["userName"]).upper()}
+    why = "a PUT re-sending the User's own userName (upper-cased) was refused"
+    expect_status(_put(scim, capabilities, user, body), 200, why=why)
+
+
 # -- clearing (RFC 7644 3.5.1, RFC 7643 2.5) -------------------------------------------------------
 
 
@@ -232,7 +255,8 @@ def test_put_ignores_read_only_meta(
     response = expect_status(scim.get(_path(capabilities, "User", user["id"])), 200)
     meta = _meta(response.json_object())
     stored = {k: v for k, v in forged.items() if meta.get(k) == v}
-    if stored or meta.get("created") != _meta(user).get("created"):
+    moved = _datetime(meta.get("created")) != _datetime(_meta(user).get("created"))
+    if stored or moved:
         raise ValueMismatch(
             "readOnly meta values sent in a PUT were stored",
             expected={"created": _meta(user).get("created"), "resourceType": "User"},
@@ -304,7 +328,7 @@ def test_put_keeps_created_and_advances_last_modified(
     created, modified = _datetime(meta.get("created")), _datetime(meta.get("lastModified"))
     earlier = _datetime(before.get("lastModified"))
     if (
-        meta.get("created") != before.get("created")
+        created != _datetime(before.get("created"))
         or created is None
         or modified is None
         or earlier is None

@@ -30,8 +30,6 @@ PROOFS = [
           RewriteStatus("DELETE", ITEM, from_status=404, to_status=400)),
     Proof("test_delete::test_deleted_user_leaves_its_groups", ForgetDeletion("*", ANY)),
     Proof("test_delete::test_deleted_group_leaves_its_members", ForgetDeletion("*", ANY)),
-    Proof("test_delete::test_delete_of_a_group_keeps_its_members",
-          ForgetDeletion("*", ANY, cascade=True)),
 ]  # fmt: skip
 
 

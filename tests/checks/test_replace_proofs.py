@@ -53,6 +53,11 @@ def _carries_read_only(body: Any) -> bool:
     return isinstance(body, dict) and ("meta" in body or "id" in body)
 
 
+def _shouted_user_name(body: Any) -> bool:
+    name = str(body.get("userName", "")) if isinstance(body, dict) else ""
+    return bool(name) and name == name.upper() and name != name.lower()
+
+
 PROOFS = [
     Proof("test_replace::test_put_replaces_attributes", IgnoreWrite("PUT", USER)),
     Proof("test_replace::test_put_returns_the_replaced_resource",
@@ -94,6 +99,10 @@ PROOFS = [
     Proof("test_replace::test_put_without_user_name_leaves_a_user_name",
           StatusThenEdit("*", USER, name="userName cleared", from_status=400, to_status=200,
                          edit=_drop("userName"))),
+    Proof("test_replace::test_put_replaces_group_display_name", IgnoreWrite("PUT", GROUP)),
+    Proof("test_replace::test_put_own_user_name_in_other_case_is_not_a_conflict",
+          RefuseBody("PUT", USER, name="uniqueness counts the user itself",
+                     when=_shouted_user_name, status=409, scim_type="uniqueness")),
 ]  # fmt: skip
 
 
