@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -158,11 +159,11 @@ def _post(client: ScimClient, paths: list[str], endpoint: str, body: Any) -> Any
     return resource
 
 
-@pytest.fixture(scope="module")
-def directory(
+@contextmanager
+def populated(
     scim_base: ScimClient, capabilities: Capabilities, run_prefix: str, scim_state: RunState
-) -> Generator[Directory, None, None]:
-    """Four run-prefixed Users created once for this module's read-only checks, then deleted."""
+) -> Iterator[Directory]:
+    """Create the four tagged Users (Blocked if that fails); delete them when done."""
     client = scim_base.bound(Recorder("query-directory", disabled=frozenset({"media_type"})))
     made = _Made(client, scim_state)
     tag = f"{run_prefix}q{uuid.uuid4().hex[:6]}-"
@@ -177,11 +178,11 @@ def directory(
         made.delete_all()
 
 
-@pytest.fixture(scope="module")
-def teams(
+@contextmanager
+def grouped(
     scim_base: ScimClient, capabilities: Capabilities, directory: Directory, scim_state: RunState
-) -> Generator[dict[str, dict[str, Any]], None, None]:
-    """Two tagged Groups: "eng" with member a, "ops" without members."""
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """Two tagged Groups: "eng" with member a, "ops" without members; deleted when done."""
     client = scim_base.bound(Recorder("query-teams", disabled=frozenset({"media_type"})))
     tracker = _Made(client, scim_state)
     endpoint = capabilities.endpoint("Group")
@@ -197,6 +198,24 @@ def teams(
         yield made
     finally:
         tracker.delete_all()
+
+
+@pytest.fixture(scope="module")
+def directory(
+    scim_base: ScimClient, capabilities: Capabilities, run_prefix: str, scim_state: RunState
+) -> Iterator[Directory]:
+    """Four run-prefixed Users created once for this module's read-only checks, then deleted."""
+    with populated(scim_base, capabilities, run_prefix, scim_state) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def teams(
+    scim_base: ScimClient, capabilities: Capabilities, directory: Directory, scim_state: RunState
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """Two tagged Groups ("eng" holding user a, "ops" empty), then deleted."""
+    with grouped(scim_base, capabilities, directory, scim_state) as made:
+        yield made
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -573,19 +592,50 @@ def test_parentheses_change_the_order_of_evaluation(
 # -- filters: attribute paths ------------------------------------------------------------------
 
 
-@clause("rfc7644-3.4.2.2-must-8", "rfc7644-3.4.2.2-must-9")
+COMPLEX = {
+    "and": ('emails[type eq "work" and value co "@corp."]', {"a", "c"}),
+    "single": ('emails[type eq "home"]', {"a", "b", "d"}),
+    "not": ('emails[not (type eq "work")]', {"a", "b", "d"}),
+}
+
+
+@clause("rfc7644-3.4.2.2-must-8", "rfc7644-3.4.2.2-must-9", "rfc7644-3.4.2.2-may-7")
+@pytest.mark.parametrize("shape", list(COMPLEX))
 def test_complex_filter_applies_to_one_value(
-    scim: ScimClient, capabilities: Capabilities, directory: Directory
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, shape: str
 ) -> None:
-    """RFC 7644 3.4.2.2 (Table 5): in emails[...] both conditions hold for the same email."""
+    """RFC 7644 3.4.2.2 (Table 5): in emails[...] every condition holds for the same email."""
     _need_filter(capabilities)
-    text = directory.scoped('emails[type eq "work" and value co "@corp."]')
+    expression, expected = COMPLEX[shape]
+    text = directory.scoped(expression)
     response = scim.get(capabilities.endpoint("User"), params={"filter": text})
     if response.status == 400:
         raise Unsupported("the server refuses complex attribute filters (a MAY, Table 5)")
     body, resources = _page(response, f"filter {text!r}")
-    _judge(Listing(body, resources, [response.exchange]), directory, {"a", "c"},
+    _judge(Listing(body, resources, [response.exchange]), directory, expected,
            what=f"filter {text!r}")  # fmt: skip
+
+
+@clause("rfc7644-3.4.2.2-may-9", "rfc7644-3.4.2.2-must-1")
+def test_filter_by_schemas_attribute(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory
+) -> None:
+    """RFC 7644 3.4.2.2: `schemas eq "<extension URN>"` selects the resources using it (a MAY)."""
+    _need_filter(capabilities)
+    if not directory.enterprise:
+        raise Unsupported("the User resource type declares no enterprise extension")
+    using = {
+        key
+        for key, user in directory.users.items()
+        if ENTERPRISE_URN.lower() in [str(x).lower() for x in user.get("schemas") or []]
+    }
+    text = directory.scoped(f'schemas eq "{ENTERPRISE_URN}"')
+    response = scim.get(capabilities.endpoint("User"), params={"filter": text})
+    if response.status == 400:
+        raise Unsupported('the server does not filter on "schemas" (a MAY)')
+    body, resources = _page(response, f"filter {text!r}")
+    _judge(Listing(body, resources, [response.exchange]), directory, using,
+           what=f"filter {text!r} (the users whose schemas list the extension)")  # fmt: skip
 
 
 @clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-12")
@@ -1568,6 +1618,22 @@ def test_root_query_spans_resource_types(
     body, resources = _page(response, f"GET / filter {text!r}")
     _judge(Listing(body, resources, [response.exchange]), directory,
            set(PEOPLE) | set(teams), what=f"root query {text!r}")  # fmt: skip
+
+
+@clause("rfc7644-3.4.2.1-may-2", "rfc7644-3.4.2.1-must-3")
+def test_root_query_filters_by_resource_type(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, teams: dict[str, Any]
+) -> None:
+    """RFC 7644 3.4.2.1: at the root, meta.resourceType restricts the types returned (a MAY)."""
+    _need_filter(capabilities)
+    _root_supported(_root(scim, f'displayName co "{directory.tag}"'))
+    text = f'displayName co "{directory.tag}" and meta.resourceType eq "Group"'
+    response = _root(scim, text)
+    if response.status == 400:
+        raise Unsupported("the server does not filter on meta.resourceType at the root (a MAY)")
+    body, resources = _page(response, f"GET / filter {text!r}")
+    _judge(Listing(body, resources, [response.exchange]), directory, set(teams),
+           what=f"root query {text!r}")  # fmt: skip
 
 
 @clause("rfc7644-3.4.2.1-must-4", "rfc7644-3.4.2.1-must-3")
