@@ -56,7 +56,7 @@ from reference_server.scim.filter import (
     parse_path,
 )
 from reference_server.scim.filter.semantics import check_tree
-from reference_server.scim.resources import coerce_element, coerce_value
+from reference_server.scim.resources import coerce_element, coerce_value, pair_key
 from reference_server.scim.schemas import CORE_GROUP, AttributeDef, ResolvedPath, SchemaRegistry
 
 __all__ = ["PATCH_OP", "MemberChanges", "PatchOutcome", "apply_patch"]
@@ -367,7 +367,14 @@ class _Engine:
                 return
             touched = []
             for element in new:
-                if element not in old:
+                if element in old:
+                    continue  # already there: no change (RFC 7644 3.5.2.1)
+                key = pair_key(attr, element)
+                twin = next((e for e in old if key is not None and pair_key(attr, e) == key), None)
+                if twin is not None:  # same (type, value): update it (RFC 7643 2.4)
+                    twin.update(element)
+                    touched.append(twin)
+                else:
                     old.append(element)
                     touched.append(element)
             _one_primary(old, touched)

@@ -51,9 +51,11 @@ __all__ = [
     "check_primary",
     "coerce_element",
     "coerce_value",
+    "dedupe",
     "format_timestamp",
     "index_rows",
     "normalize_datetime",
+    "pair_key",
     "prepare_create",
     "prepare_replace",
     "project",
@@ -218,7 +220,42 @@ def _coerce_attr(attr: AttributeDef, value: Any, where: str, index_path: str) ->
     if not out:
         return _MISSING
     if attr.type == "complex":
+        out = dedupe(attr, out)
         check_primary(out, where)
+    return out
+
+
+def pair_key(attr: AttributeDef, element: Any) -> tuple[str, str] | None:
+    """The (type, value) identity of a multi-valued element, compared as the schema says
+    (case-insensitively unless caseExact); None when the element has no `value`."""
+    if not isinstance(element, dict):
+        return None
+    value = element.get("value")
+    if not isinstance(value, str):
+        return None
+    value_def = attr.sub("value")
+    if value_def is None or not value_def.case_exact:
+        value = value.lower()
+    kind = element.get("type")
+    return (kind.lower() if isinstance(kind, str) else "", value)
+
+
+def dedupe(attr: AttributeDef, values: list[Any]) -> list[Any]:
+    """RFC 7643 2.4: the same (type, value) SHOULD NOT appear twice: keep the first, which
+    becomes primary if a dropped twin was."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    out = []
+    for element in values:
+        key = pair_key(attr, element)
+        if key is None:
+            out.append(element)
+            continue
+        kept = seen.get(key)
+        if kept is None:
+            seen[key] = element
+            out.append(element)
+        elif element.get("primary") is True:
+            kept["primary"] = True
     return out
 
 

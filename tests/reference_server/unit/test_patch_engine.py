@@ -102,6 +102,14 @@ def test_add_multi_valued_appends_without_duplicates() -> None:
     assert out["emails"] == [*user()["emails"], new]
 
 
+def test_add_same_type_and_value_updates_the_existing_element() -> None:
+    out = patched(
+        user(), op("add", "emails", [{"value": "BABS@home.org", "type": "home", "display": "H"}])
+    )
+    assert out["emails"][1] == {"value": "BABS@home.org", "type": "home", "display": "H"}
+    assert len(out["emails"]) == 2
+
+
 def test_add_single_value_to_multi_valued_is_wrapped() -> None:
     out = patched(user(), op("add", "phoneNumbers", {"value": "+1", "type": "work"}))
     assert out["phoneNumbers"] == [{"value": "+1", "type": "work"}]

@@ -330,3 +330,16 @@ def test_index_rows_typed_columns() -> None:
         "external_id": None,
         "display_name_lower": "babs",
     }
+
+
+def test_same_type_and_value_kept_once() -> None:
+    emails = [
+        {"value": "a@x.org", "type": "work"},
+        {"value": "A@X.org", "type": "Work", "primary": True},
+        {"value": "a@x.org", "type": "home"},
+    ]
+    stored = prepare_create(REG, "User", user(emails=emails))
+    assert stored["emails"] == [
+        {"value": "a@x.org", "type": "work", "primary": True},
+        {"value": "a@x.org", "type": "home"},
+    ]
