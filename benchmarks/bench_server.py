@@ -144,8 +144,8 @@ def _pump(stream: Any, lines: queue.Queue[str]) -> None:
     stream.close()
 
 
-def start_server(name: str, label: str, cmd: list[str], cpu: int | None, workdir: Path) -> Server:
-    """Start a server, pinned to `cpu`, and wait for its `READY <url>` line on stdout."""
+def launch_server(name: str, label: str, cmd: list[str], cpu: int | None, workdir: Path) -> Server:
+    """Start a server process pinned to `cpu` (then `wait_ready`)."""
     log_path = workdir / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
@@ -162,8 +162,13 @@ def start_server(name: str, label: str, cmd: list[str], cpu: int | None, workdir
             os.sched_setaffinity(proc.pid, {cpu})
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    return Server(name, label, proc, "", log_path, lines)
+
+
+def wait_ready(server: Server) -> None:
+    """Wait for the server's `READY <url>` line on stdout; stop it if it never comes."""
+    proc, lines = server.proc, server.lines
     deadline = time.monotonic() + START_TIMEOUT
-    server = Server(name, label, proc, "", log_path, lines)
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.1)
@@ -173,9 +178,11 @@ def start_server(name: str, label: str, cmd: list[str], cpu: int | None, workdir
             continue
         if line.startswith("READY "):
             server.base_url = line.split(" ", 1)[1].strip()
-            return server
+            return
     stop_server(server)
-    raise RuntimeError(f"{label} did not print READY; its log ends with:\n{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.label} did not print READY; its log ends with:\n{server.log_tail()}"
+    )
 
 
 def stop_server(server: Server) -> None:
@@ -524,7 +531,7 @@ REQUESTS_PER_OP = {"lookup+create": 2}
 
 
 async def settle(server: Server, limit: float = 120.0) -> None:
-    """Wait until the server is idle (no CPU tick in 0.3 s), at most `limit` seconds.
+    """Wait until the server is idle (at most one CPU tick in 0.2 s), at most `limit` s.
 
     A request the client gave up on (timeout) keeps the server busy after the phase; its
     CPU time must not be charged to the next phase.
@@ -532,9 +539,9 @@ async def settle(server: Server, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     last = server.cpu_seconds() if server.alive() else 0.0
     while server.alive() and time.monotonic() < deadline:
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.2)
         now = server.cpu_seconds()
-        if now - last < 0.015:
+        if now - last < 0.015:  # at most one 10 ms tick in 0.2 s: idle
             return
         last = now
 
@@ -779,9 +786,11 @@ async def bench_one_n(
     runs: dict[str, ServerRun] = {}
     clients: dict[str, httpx.AsyncClient] = {}
     try:
-        for name, label, cmd, n in specs:
-            server = start_server(name, label, cmd, args.server_cpu, workdir)
-            servers.append(server)
+        # Both start at once (their imports overlap); each is seeded on its own.
+        for name, label, cmd, _ in specs:
+            servers.append(launch_server(name, label, cmd, args.server_cpu, workdir))
+        for server, (name, label, _, n) in zip(servers, specs, strict=True):
+            wait_ready(server)
             client = make_client(server.base_url, args.concurrency, args.request_timeout)
             clients[name] = client
             pop, seeded = await seed(

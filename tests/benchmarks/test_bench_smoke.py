@@ -30,7 +30,7 @@ def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
             "--concurrency",
             "2",
             "--seconds",
-            "0.5",
+            "0.4",
             "--requests",
             "20",
             "--bulk-size",
