@@ -7,9 +7,10 @@ other data on a real tenant never changes a verdict. The directory is read-only.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -401,7 +402,7 @@ STRING_OPERATORS: dict[str, tuple[str, set[str], set[str]]] = {
 }
 
 
-@clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-10")
+@clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-10", "rfc7644-3.4.2.2-may-1")
 @pytest.mark.parametrize("operator", list(STRING_OPERATORS))
 def test_string_operator_selects_exactly_the_matches(
     scim: ScimClient, capabilities: Capabilities, directory: Directory, operator: str
@@ -897,6 +898,57 @@ def test_unknown_attribute_matches_nothing_or_is_refused(
            what=f"filter {text!r} on an attribute no schema defines")  # fmt: skip
 
 
+@clause("rfc7644-3.4.2.2-must-13")
+def test_defaulted_attribute_is_filtered_as_returned(
+    scim: ScimClient, capabilities: Capabilities, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    """RFC 7644 3.4.2.2: eq/pr on an attribute the client left out (defaulted or not) use the
+    value the server returned at creation: none returned, no presence.
+    """
+    _need_filter(capabilities)
+    user = make_user(active=None)
+    endpoint, name = capabilities.endpoint("User"), user["userName"]
+    control = _list_all(scim, endpoint, filter=f'userName eq "{name}"')
+    if control.ids != [user["id"]]:
+        raise Blocked(f'userName eq "{name}" does not find the created user',
+                      exchanges=control.exchanges)  # fmt: skip
+    returned = _get(user, "active")
+    text = f'userName eq "{name}" and active pr'
+    listing = _list_all(scim, endpoint, filter=text)
+    if (user["id"] in listing.ids) != (returned is not None):
+        raise ValueMismatch(f"filter {text!r} disagrees with the creation response, which "
+                            + ("returned active" if returned is not None else "had no active"),
+                            expected="a match" if returned is not None else "no match",
+                            actual=f"{len(listing.ids)} match(es)",
+                            exchanges=listing.exchanges)  # fmt: skip
+    if returned is not None:
+        text = f'userName eq "{name}" and active eq {json.dumps(returned)}'
+        listing = _list_all(scim, endpoint, filter=text)
+        if listing.ids != [user["id"]]:
+            raise ValueMismatch(f"filter {text!r} does not match the defaulted value returned",
+                                expected=[user["id"]], actual=listing.ids,
+                                exchanges=listing.exchanges)  # fmt: skip
+
+
+@clause("rfc7644-3.4.2.1-must-2")
+@pytest.mark.parametrize("shape", ["unfiltered", "userName-pr"])
+def test_too_many_results_refusal_says_too_many(
+    scim: ScimClient, capabilities: Capabilities, shape: str
+) -> None:
+    """RFC 7644 3.4.2.1: a query refused because it would return too many results is 400 with
+    scimType "tooMany" (answering it is fine too).
+    """
+    params: dict[str, Any] = {}
+    if shape == "userName-pr":
+        _need_filter(capabilities)
+        params["filter"] = "userName pr"
+    response = scim.get(capabilities.endpoint("User"), params=params)
+    if response.status == 400:
+        expect_scim_error(response, 400, "tooMany")
+        return
+    _page(response, f"GET {capabilities.endpoint('User')} ({shape})")
+
+
 # -- empty results and the lookups IdPs send ---------------------------------------------------
 
 
@@ -1375,7 +1427,7 @@ def test_unknown_query_parameter_is_ignored(
 # -- the ListResponse (3.4.2) ------------------------------------------------------------------
 
 
-@clause("rfc7644-3.4.2-must-1")
+@clause("rfc7644-3.4.2-must-1", "rfc7644-3.4.2-may-1")
 @pytest.mark.parametrize("resource_type", ["User", "Group"])
 def test_list_response_schema_urn(
     scim: ScimClient, capabilities: Capabilities, resource_type: str

@@ -87,7 +87,8 @@ def _root_searchable(response: Response) -> None:
                           "searching the root is a MAY (RFC 7644 3.4.3)")  # fmt: skip
 
 
-@clause("rfc7644-3.4.3-must-1", "rfc7644-3.4.3-may-1", "rfc7644-3.4.3-must-6")
+@clause("rfc7644-3.4.3-must-1", "rfc7644-3.4.3-may-1", "rfc7644-3.4.3-must-2",
+        "rfc7644-3.4.3-must-6")  # fmt: skip
 def test_search_returns_the_matches(
     scim: ScimClient, capabilities: Capabilities, people: Directory
 ) -> None:

@@ -127,6 +127,10 @@ PROOFS = [
     Proof(q("test_unknown_attribute_matches_nothing_or_is_refused"),
           RewriteFilter("GET", USERS, pattern=r"scimtestNoSuchAttribute[^)]*",
                         replacement="userName pr")),
+    Proof(q("test_defaulted_attribute_is_filtered_as_returned"),
+          RewriteFilter("GET", USERS, pattern=r"active pr", replacement="userName pr")),
+    Proof(q("test_too_many_results_refusal_says_too_many"),
+          Refuse("GET", USERS, query=r"userName\+pr", scim_type="invalidValue")),
     # empty results and IdP lookups
     Proof(q("test_no_match_is_200_with_zero_total"),
           ReplaceBody("GET", "/(Users|Groups)", query="nobody", body=error_body(404),
