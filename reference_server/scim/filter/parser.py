@@ -40,11 +40,28 @@ _FAST = re.compile(
 )
 
 
+# Entra's documented `externalId eq jyoung`: an unquoted word, read as that string when
+# it is the whole filter (it is not a JSON literal or a number, so nothing else is meant).
+_BARE = re.compile(
+    r"\s*((?:urn:[a-z0-9:._\-]+:)?[a-z][a-z0-9_\-]*(?:\.[a-z$][a-z0-9_$\-]*)?)"
+    r"\s+eq\s+([^\s\"()\[\]]+)\s*",
+    re.IGNORECASE,
+)
+_NOT_BARE = re.compile(r"true|false|null|-?[0-9][0-9.eE+\-]*", re.IGNORECASE)
+
+
 def fast_filter(text: str) -> tuple[str, str] | None:
-    """(attribute path, value) when `text` is exactly `attr eq "value"`, else None."""
+    """(attribute path, value) when `text` is exactly `attr eq "value"`, else None.
+
+    Also answers Entra's unquoted `attr eq word` (RFC 7644 Figure 1 wants a JSON string;
+    a lenient reading that can only mean one thing).
+    """
     match = _FAST.fullmatch(text)
     if match is None:
-        return None
+        bare = _BARE.fullmatch(text)
+        if bare is None or _NOT_BARE.fullmatch(bare.group(2)):
+            return None
+        return bare.group(1), bare.group(2)
     value = match.group(2)
     if "\\" in value:
         try:
