@@ -318,6 +318,77 @@ def test_rename_group_keeps_members(
     read_back(group, {"displayName": name, **members(alice, bob)}, "Group")
 
 
+@clause("rfc7644-3.5.2.2-must-4")
+def test_remove_members_by_or_filter(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7644 3.5.2.2: 'members[value eq "a" or value eq "b"]' removes both, keeps the rest."""
+    capabilities.require("patch")
+    alice, bob, carol = make_user(), make_user(), make_user()
+    group = make_group(members=[alice, bob, carol])
+    path = f'members[value eq "{alice["id"]}" or value eq "{carol["id"]}"]'
+    succeeded(patch_group(scim, capabilities, group, {"op": "remove", "path": path}))
+    read_back(group, members(bob), "Group")
+
+
+@clause("rfc7644-3.5.2.3-must-1", "rfc7643-2.5-must-1")
+def test_replace_members_with_empty_list_empties_the_group(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7644 3.5.2.3: replacing "members" with [] leaves none ([] equals unassigned, 2.5)."""
+    capabilities.require("patch")
+    alice, bob = make_user(), make_user()
+    group = make_group(members=[alice, bob])
+    op = {"op": "replace", "path": "members", "value": []}
+    succeeded(patch_group(scim, capabilities, group, op))
+    read_back(group, {**members(), "displayName": group["displayName"]}, "Group")
+
+
+@clause("rfc7644-3.5.2-may-1", "rfc7643-4.2-may-1")
+def test_add_member_with_type(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 4.2: a member added with its (immutable) "type": "User" is accepted as given."""
+    capabilities.require("patch")
+    alice = make_user()
+    group = make_group()
+    value = [{"value": alice["id"], "type": "User"}]
+    succeeded(
+        patch_group(scim, capabilities, group, {"op": "add", "path": "members", "value": value})
+    )
+    read_back(group, members(alice), "Group")
+
+
+@clause("rfc7644-3.5.2.3-must-1")
+def test_pathless_replace_renames_group(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7644 3.5.2.3: {"op":"replace","value":{"displayName":...}} renames, members stay."""
+    capabilities.require("patch")
+    alice = make_user()
+    group = make_group(members=[alice])
+    name = f"{group['displayName']} pathless"
+    op = {"op": "replace", "value": {"displayName": name}}
+    succeeded(patch_group(scim, capabilities, group, op))
+    read_back(group, {"displayName": name, **members(alice)}, "Group")
+
+
 @clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2.1-must-1")
 def test_fifty_members_in_one_patch(
     scim: ScimClient,

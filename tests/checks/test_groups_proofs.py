@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,14 @@ def _drop_groups(body: Any) -> Any:
     return body
 
 
+def _first_alternative(body: Any) -> Any:
+    """A server that evaluates only the first comparison of an "or" filter."""
+    for op in body.get("Operations") or [] if isinstance(body, dict) else []:
+        if isinstance(op, dict) and isinstance(op.get("path"), str):
+            op["path"] = re.sub(r" or [^\]]*\]", "]", op["path"])
+    return body
+
+
 IGNORE_REMOVE = OnBody("PATCH", GROUP, pattern=OP + "remove", inner=IgnoreWrite())
 GROUPS_NEVER_SET = EditJson("GET", USER, name="groups never populated", edit=_drop_groups)
 SWAP_REF = _edit_members(
@@ -140,6 +149,14 @@ PROOFS = [
           OnBody("PATCH", GROUP, pattern=OP + "Add", inner=IgnoreWrite())),
     Proof("test_groups::test_idp_okta_rename_with_id_in_value",
           OnBody("PATCH", GROUP, pattern=r'"id"', inner=Refuse(scim_type="mutability"))),
+    Proof("test_groups::test_remove_members_by_or_filter",
+          EditRequest("PATCH", GROUP, name="or filter: first term only", edit=_first_alternative)),
+    Proof("test_groups::test_replace_members_with_empty_list_empties_the_group",
+          EditRequest("PATCH", GROUP, name="replace appends", edit=_members_op_to("add"))),
+    Proof("test_groups::test_add_member_with_type",
+          OnBody("PATCH", GROUP, pattern=r'"type"', inner=Refuse(scim_type="mutability"))),
+    Proof("test_groups::test_pathless_replace_renames_group",
+          OnBody("PATCH", GROUP, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
 ]  # fmt: skip
 
 PROVER = BatchedProver(PROOFS)

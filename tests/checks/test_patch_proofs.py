@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from defects.batched import BatchedProver
 from defects.catalog import EditJson, IgnoreWrite, ReplaceBody, RewriteStatus
 from defects.patch_defects import (
     ENTERPRISE_URN,
@@ -21,7 +22,7 @@ from defects.patch_defects import (
     on_ops,
     wrong_scim_type,
 )
-from defects.proving import Proof, Reference, prove
+from defects.proving import Proof, Reference
 
 USER = "/Users/.+"
 GROUP = "/Groups/.+"
@@ -88,6 +89,34 @@ def _add_title(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "title": "not requested"}
 
 
+def _reverse_ops(body: Any) -> Any:
+    """A server that applies the operations in reverse order."""
+    if isinstance(body, dict) and isinstance(body.get("Operations"), list):
+        body["Operations"] = body["Operations"][::-1]
+    return body
+
+
+def _first_match_only(body: dict[str, Any]) -> dict[str, Any]:
+    """A server that replaces only the first record a value filter matches."""
+    homes = [e for e in body.get("emails") or [] if isinstance(e, dict) and e.get("type") == "home"]
+    if len(homes) > 1:
+        homes[-1]["type"] = "other"
+    return body
+
+
+IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
+FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
+PRIMARY_NEVER_RESET = EditJson("GET", USER, name="primary never reset", edit=all_primary)
+IGNORE_PATHLESS = OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())
+PATHLESS_DROPPED = EditRequest(
+    "PATCH", USER, name="path-less URN, dotted, active keys ignored", edit=drop_pathless
+)
+IGNORE_URN_PATHS = OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())
+REMOVE_PARENT = EditRequest(
+    "PATCH", USER, name="remove removes the parent", edit=on_ops(_remove_parent)
+)
+META_STAMPED = EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)
+
 PROOFS = [
     Proof("test_patch::test_replace_single_valued_attribute", IGNORED),
     Proof("test_patch::test_add_single_valued_attribute_replaces_value",
@@ -101,9 +130,9 @@ PROOFS = [
           EditRequest("PATCH", USER, name="replace the complex whole",
                       edit=on_ops(_replace_complex_whole))),
     Proof("test_patch::test_remove_single_valued_attribute",
-          OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())),
+          IGNORE_REMOVE),
     Proof("test_patch::test_remove_sub_attribute",
-          EditRequest("PATCH", USER, name="remove the parent", edit=on_ops(_remove_parent))),
+          REMOVE_PARENT),
     Proof("test_patch::test_path_attribute_names_are_case_insensitive",
           OnBody("PATCH", USER, pattern="DISPLAYNAME", inner=Refuse(scim_type="invalidPath"))),
     Proof("test_patch::test_add_to_multi_valued_appends",
@@ -113,43 +142,43 @@ PROOFS = [
     Proof("test_patch::test_replace_multi_valued_replaces_all_values",
           EditRequest("PATCH", USER, name="replace appends", edit=_op_to("add", "emails"))),
     Proof("test_patch::test_remove_multi_valued_without_filter_removes_all",
-          OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())),
+          IGNORE_REMOVE),
     Proof("test_patch::test_remove_filtered_value_keeps_the_others",
-          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+          FILTER_IGNORED),
     Proof("test_patch::test_remove_last_filtered_value_unassigns_attribute",
           EditJson("GET", USER, name="empty phone left behind", edit=_residue_phone)),
     Proof("test_patch::test_remove_with_compound_value_filter",
-          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+          FILTER_IGNORED),
     Proof("test_patch::test_replace_filtered_sub_attribute",
           OnBody("PATCH", USER, pattern=r"\]\.", inner=IgnoreWrite())),
     Proof("test_patch::test_replace_filtered_value_replaces_matching_record",
-          EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)),
+          FILTER_IGNORED),
     Proof("test_patch::test_primary_on_added_value_resets_the_others",
-          EditJson("GET", USER, name="primary never reset", edit=all_primary)),
+          PRIMARY_NEVER_RESET),
     Proof("test_patch::test_primary_on_filtered_value_resets_the_others",
-          EditJson("GET", USER, name="primary never reset", edit=all_primary)),
+          PRIMARY_NEVER_RESET),
     Proof("test_patch::test_add_without_path_sets_attributes",
-          OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
+          IGNORE_PATHLESS),
     Proof("test_patch::test_replace_without_path_sets_attributes",
-          OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
+          IGNORE_PATHLESS),
     Proof("test_patch::test_pathless_replace_deactivates",
-          EditRequest("PATCH", USER, name="path-less active ignored", edit=drop_pathless)),
+          PATHLESS_DROPPED),
     Proof("test_patch::test_pathless_add_extension_object",
-          EditRequest("PATCH", USER, name="path-less URN keys ignored", edit=drop_pathless)),
+          PATHLESS_DROPPED),
     Proof("test_patch::test_pathless_replace_extension_object",
-          EditRequest("PATCH", USER, name="path-less URN keys ignored", edit=drop_pathless)),
+          PATHLESS_DROPPED),
     Proof("test_patch::test_add_extension_attribute_by_urn_path",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+          IGNORE_URN_PATHS),
     Proof("test_patch::test_urn_path_adds_extension_to_schemas",
           EditJson("GET", USER, name="extension not in schemas", edit=_no_enterprise_schema)),
     Proof("test_patch::test_replace_extension_attribute_by_urn_path",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+          IGNORE_URN_PATHS),
     Proof("test_patch::test_remove_extension_attribute_by_urn_path",
-          EditRequest("PATCH", USER, name="remove the extension", edit=on_ops(_remove_parent))),
+          REMOVE_PARENT),
     Proof("test_patch::test_replace_manager_by_urn_path",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())),
+          IGNORE_URN_PATHS),
     Proof("test_patch::test_remove_manager_by_urn_path",
-          EditRequest("PATCH", USER, name="remove the extension", edit=on_ops(_remove_parent))),
+          REMOVE_PARENT),
     Proof("test_patch::test_replace_filter_matching_nothing_is_400_no_target", WRONG_SCIM_TYPE),
     Proof("test_patch::test_remove_without_path_is_400_no_target", WRONG_SCIM_TYPE),
     Proof("test_patch::test_malformed_path_is_refused", IGNORED),
@@ -173,9 +202,9 @@ PROOFS = [
     Proof("test_patch::test_attributes_parameter_projects_the_response",
           EditJson("PATCH", USER, name="unrequested title", edit=_add_title)),
     Proof("test_patch::test_noop_add_keeps_last_modified",
-          EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)),
+          META_STAMPED),
     Proof("test_patch::test_noop_add_keeps_version",
-          EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)),
+          META_STAMPED),
     Proof("test_patch::test_change_moves_last_modified_and_version",
           EditJson("GET", USER, name="meta frozen", edit=freeze_meta)),
     Proof("test_patch::test_capitalized_op_is_applied_or_refused",
@@ -185,15 +214,33 @@ PROOFS = [
     Proof("test_patch::test_idp_string_boolean_is_accepted",
           OnBody("PATCH", USER, pattern=r'"False"', inner=Refuse())),
     Proof("test_patch::test_idp_dotted_keys_in_pathless_replace",
-          EditRequest("PATCH", USER, name="dotted keys ignored", edit=drop_pathless)),
+          PATHLESS_DROPPED),
     Proof("test_patch::test_idp_manager_as_plain_string",
           OnBody("PATCH", USER, pattern=r'manager"\s*,\s*"value"\s*:\s*"', inner=Refuse())),
     Proof("test_patch::test_idp_add_filtered_path_creates_missing_value",
           OnBody("PATCH", USER, pattern=OP + r'add"\s*,\s*"path"\s*:\s*"emails\[',
                  inner=Refuse(scim_type="noTarget"))),
+    Proof("test_patch::test_add_absent_sub_attribute_adds_it",
+          OnBody("PATCH", USER, pattern=r"name\.middleName", inner=IgnoreWrite())),
+    Proof("test_patch::test_remove_complex_attribute", IGNORE_REMOVE),
+    Proof("test_patch::test_operations_apply_in_order",
+          EditRequest("PATCH", USER, name="operations reversed", edit=_reverse_ops)),
+    Proof("test_patch::test_replace_active_by_path",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"active"', inner=IgnoreWrite())),
+    Proof("test_patch::test_add_absent_multi_valued_attribute_creates_it",
+          OnBody("PATCH", USER, pattern="phoneNumbers", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_filter_replaces_every_match",
+          EditJson("GET", USER, name="first match only", edit=_first_match_only)),
+    Proof("test_patch::test_remove_filter_removes_every_match", FILTER_IGNORED),
+    Proof("test_patch::test_replace_with_boolean_value_filter",
+          OnBody("PATCH", USER, pattern="primary eq true", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_extension_sub_attribute_by_urn_path", IGNORE_URN_PATHS),
 ]  # fmt: skip
+
+
+PROVER = BatchedProver(PROOFS)
 
 
 @pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
 def test_check_is_proven(reference: Reference, proof: Proof) -> None:
-    prove(reference, proof)
+    PROVER.prove(reference, proof)
