@@ -465,26 +465,29 @@ def _compat_refused(response: Response, what: str) -> None:
 
 
 @clause("rfc7644-3.1-must-3", keyword="MAY")
+@pytest.mark.parametrize(("sent", "meant"), [("True", True), ("False", False)])
 def test_create_accepts_boolean_strings(
     scim: ScimClient,
     capabilities: Capabilities,
     created: CreatedResources,
     user_body: Maker,
     read_back: ReadBack,
+    sent: str,
+    meant: bool,
 ) -> None:
     """RFC 7644 3.1 (IdP compatibility): Entra sends "active": "True"; a server MAY accept it.
 
-    Refusing with a 400 skips; accepting must store the boolean true, not the string.
+    Refusing with a 400 skips; accepting must store the boolean, not the string.
     """
-    response = _post(scim, capabilities, created, "User", user_body(active="True"))
-    _compat_refused(response, 'the string "True" for a boolean')
+    response = _post(scim, capabilities, created, "User", user_body(active=sent))
+    _compat_refused(response, f'the string "{sent}" for a boolean')
     expect_status(response, 201)
-    got = read_back(response.json_object(), {"active": True})
-    if got.get("active") is not True:
+    got = read_back(response.json_object(), {"active": meant})
+    if got.get("active") is not meant:
         raise ValueMismatch(
-            'the accepted "True" is not stored as the boolean true',
+            f'the accepted "{sent}" is not stored as the boolean {str(meant).lower()}',
             keyword=Keyword.MUST,
-            expected=True,
+            expected=meant,
             actual=got.get("active"),
             exchanges=[response.exchange],
         )
@@ -517,3 +520,140 @@ def test_create_accepts_manager_as_string(
         exc.keyword = Keyword.MUST
         exc.message = "the server accepted the manager string but did not keep it: " + exc.message
         raise
+
+
+@clause("rfc7643-3.1-must-11", "rfc7643-3.3-must-2", "rfc7644-3.3-must-2", "rfc7643-2.5-must-1")
+def test_create_accepts_entra_legacy_body(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 2.5: Entra's older create sends explicit nulls; null is an unassigned value.
+
+    The same example names a misspelt enterprise URN; the server may drop or refuse it,
+    so the body here keeps the nulls only (the URN is judged in the schema checks).
+    """
+    body = user_body()
+    body.update({"addresses": None, "title": None, "nickName": None, "phoneNumbers": None,
+                 "preferredLanguage": None, "locale": None, "timezone": None})  # fmt: skip
+    response = expect_status(_post(scim, capabilities, created, "User", body), 201)
+    read_back(response.json_object(), {**_sent(body)})
+
+
+@clause("rfc7644-3.3-must-2", "rfc7643-2.5-must-1")
+def test_create_accepts_null_id(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7644 3.3: OneLogin templates send "id": null; a null readOnly value is ignored."""
+    body = {**user_body(), "id": None}
+    response = expect_status(_post(scim, capabilities, created, "User", body), 201)
+    resource = response.json_object()
+    if not resource.get("id"):
+        raise ValueMismatch(
+            'after "id": null the created resource has no id',
+            expected="a server-assigned id",
+            actual=resource.get("id"),
+            exchanges=[response.exchange],
+        )
+    read_back(resource, _sent(body))
+
+
+@clause("rfc7644-3.3-must-2", "rfc7643-4.1.2-must-4", "rfc7643-2.5-must-1")
+def test_create_accepts_okta_body(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    run_prefix: str,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7644 3.3: Okta's create ("groups": [], a password, locale) is accepted.
+
+    "groups" is readOnly (ignored) and empty; the password is sent only when published.
+    """
+    unique = f"{run_prefix}{uuid.uuid4().hex[:8]}"
+    body: dict[str, Any] = {
+        "schemas": [USER_URN],
+        "userName": f"{unique}.test.user@okta.example.com",
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": True, "value": f"{unique}@okta.example.com", "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": f"00u{uuid.uuid4().hex[:17]}",
+        "groups": [],
+        "active": True,
+    }
+    core = capabilities.schema(USER_URN)
+    if core is not None and core.attribute("password") is not None:
+        body["password"] = "1mz050nq"  # noqa: S105 - Okta's placeholder, not a secret
+    response = expect_status(_post(scim, capabilities, created, "User", body), 201)
+    read_back(response.json_object(), {k: v for k, v in _sent(body).items() if k != "groups"})
+
+
+@clause("rfc7643-3-must-5")
+def test_create_with_extension_schema_listed_first(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 3: the order of "schemas" values MUST NOT impact behaviour."""
+    _require_enterprise(capabilities)
+    ext = {"department": "Order Independence"}
+    body = user_body(schemas=[ENTERPRISE_URN, USER_URN], **{ENTERPRISE_URN: ext})
+    response = expect_status(_post(scim, capabilities, created, "User", body), 201)
+    read_back(response.json_object(), {"userName": body["userName"], ENTERPRISE_URN: ext})
+
+
+@clause("rfc7643-2.5-must-1", "rfc7644-3.3-must-3")
+def test_create_group_with_empty_members(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    group_body: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 2.5: Okta creates pushed groups with "members": [] (no members): accepted."""
+    body = group_body(members=[])
+    response = expect_status(_post(scim, capabilities, created, "Group", body), 201)
+    read_back(response.json_object(), {"displayName": body["displayName"], "members": None},
+              resource_type="Group")  # fmt: skip
+
+
+MISSPELT_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
+
+
+@clause("rfc7643-3-must-3", keyword="MAY")
+def test_create_accepts_entra_misspelt_urn(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+) -> None:
+    """RFC 7643 3 (IdP compatibility): Entra's old example names "...enterprise:2.0User".
+
+    A server MAY refuse it (skip); accepting it, it must not return the undeclared URN.
+    """
+    body = user_body(schemas=[USER_URN, MISSPELT_ENTERPRISE])
+    response = _post(scim, capabilities, created, "User", body)
+    _compat_refused(response, f"the undeclared schema URN {MISSPELT_ENTERPRISE}")
+    expect_status(response, 201)
+    got_response, got = _get(scim, capabilities, "User", response.json_object()["id"])
+    rt = capabilities.resource_type("User")
+    assert rt is not None
+    declared = {rt.schema.lower(), *(u.lower() for u, _ in rt.extensions)}
+    stray = [s for s in got.get("schemas") or [] if str(s).lower() not in declared]
+    if stray:
+        raise ValueMismatch(
+            "the accepted User names a schema its resource type does not declare",
+            keyword=Keyword.MUST,
+            expected=sorted(declared),
+            actual=got.get("schemas"),
+            exchanges=[response.exchange, got_response.exchange],
+        )

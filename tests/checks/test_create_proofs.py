@@ -16,6 +16,7 @@ from defects.resources_defects import (
 
 COLLECTION = "/(Users|Groups)"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 def _drop(*keys: str) -> Any:
@@ -82,6 +83,12 @@ def _numeric_display_name(body: Any) -> Any:
     return body
 
 
+def _keep_misspelt_urn(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("schemas"), list):
+        body["schemas"] = [*body["schemas"], ENTERPRISE[:-5] + "User"]
+    return body
+
+
 PROOFS = [
     Proof("test_create::test_create_answers_201",
           RewriteStatus("POST", COLLECTION, from_status=201, to_status=200)),
@@ -126,6 +133,23 @@ PROOFS = [
     Proof("test_create::test_create_response_matches_the_schemas",
           EditJson("POST", COLLECTION, name="201 body with a numeric displayName",
                    edit=_numeric_display_name)),
+    Proof("test_create::test_create_accepts_entra_legacy_body",
+          RefuseBody("POST", "/Users", name="null values refused",
+                     when=lambda b: isinstance(b, dict) and None in b.values())),
+    Proof("test_create::test_create_accepts_null_id",
+          RefuseBody("POST", "/Users", name="id refused",
+                     when=lambda b: isinstance(b, dict) and "id" in b)),
+    Proof("test_create::test_create_accepts_okta_body",
+          RefuseBody("POST", "/Users", name="groups refused", scim_type="mutability",
+                     when=lambda b: isinstance(b, dict) and "groups" in b)),
+    Proof("test_create::test_create_with_extension_schema_listed_first",
+          RefuseBody("POST", "/Users", name="core schema must come first",
+                     when=lambda b: isinstance(b, dict) and (b.get("schemas") or [""])[0] != CORE)),
+    Proof("test_create::test_create_group_with_empty_members",
+          RefuseBody("POST", "/Groups", name="empty members refused",
+                     when=lambda b: isinstance(b, dict) and b.get("members") == [])),
+    Proof("test_create::test_create_accepts_entra_misspelt_urn",
+          EditJson("GET", "/Users/[^/]+", name="unknown URN kept", edit=_keep_misspelt_urn)),
 ]  # fmt: skip
 
 
