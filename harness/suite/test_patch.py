@@ -361,6 +361,22 @@ def test_add_existing_value_is_not_duplicated(
     read_back(user, {"emails": [{"value": work, "type": "work"}]})
 
 
+@clause("rfc7643-2.4-should-2")
+def test_add_same_type_and_value_is_not_duplicated(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 2.4: the same (type, value) pair SHOULD NOT come back twice, even when the
+    add sent it without the existing value's "primary"."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails")
+    user = make_user()
+    work = user["emails"][0]["value"]
+    succeeded(
+        patch(scim, capabilities, user, op("add", "emails", [{"value": work, "type": "work"}]))
+    )
+    read_back(user, {"emails": [{"value": work, "type": "work"}]})
+
+
 @clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2.3-must-1")
 def test_replace_multi_valued_replaces_all_values(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
@@ -906,6 +922,39 @@ def test_required_attribute_remove_is_400_mutability(
     refused_unchanged(
         response, resource, read_back, scim_type="mutability", resource_type=resource_type
     )
+
+
+@clause("rfc7644-3.5.2.2-must-6", "rfc7644-3.5.2-must-12")
+def test_required_attribute_replaced_by_null_is_refused(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.2.2: a PATCH that leaves a required attribute (userName) unassigned fails."""
+    capabilities.require("patch")
+    user = make_user()
+    response = patch(scim, capabilities, user, op("replace", "userName", None))
+    refused_unchanged(response, user, read_back)
+
+
+@clause("rfc7643-4.1.1-must-2", "rfc7644-3.5.2-must-12")
+def test_duplicate_user_name_is_refused(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 4.1.1: userName is unique; a PATCH taking another user's userName fails."""
+    capabilities.require("patch")
+    taken, user = make_user(), make_user()
+    response = patch(scim, capabilities, user, op("replace", "userName", taken["userName"]))
+    refused_unchanged(response, user, read_back)
+
+
+@clause("rfc7644-3.12-should-1", "rfc7643-4.1.1-must-2", keyword="SHOULD")
+def test_duplicate_user_name_is_409_uniqueness(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.12: a PATCH that breaks userName uniqueness is 409 "uniqueness"."""
+    capabilities.require("patch")
+    taken, user = make_user(), make_user()
+    response = patch(scim, capabilities, user, op("replace", "userName", taken["userName"]))
+    expect_scim_error(response, 409, "uniqueness")
 
 
 @clause("rfc7644-3.5.2-must-6", "rfc7644-3.5.2-must-7", "rfc7643-7-must-10")

@@ -104,6 +104,7 @@ def _first_match_only(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+DUPLICATE_EMAILS = EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)
 IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
 FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
 PRIMARY_NEVER_RESET = EditJson("GET", USER, name="primary never reset", edit=all_primary)
@@ -137,8 +138,12 @@ PROOFS = [
           OnBody("PATCH", USER, pattern="DISPLAYNAME", inner=Refuse(scim_type="invalidPath"))),
     Proof("test_patch::test_add_to_multi_valued_appends",
           EditRequest("PATCH", USER, name="add replaces", edit=_op_to("replace", "emails"))),
-    Proof("test_patch::test_add_existing_value_is_not_duplicated",
-          EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)),
+    Proof("test_patch::test_add_existing_value_is_not_duplicated", DUPLICATE_EMAILS),
+    Proof("test_patch::test_add_same_type_and_value_is_not_duplicated", DUPLICATE_EMAILS),
+    Proof("test_patch::test_required_attribute_replaced_by_null_is_refused", IGNORED),
+    Proof("test_patch::test_duplicate_user_name_is_refused", IGNORED),
+    Proof("test_patch::test_duplicate_user_name_is_409_uniqueness",
+          RewriteStatus("PATCH", USER, from_status=409, to_status=400)),
     Proof("test_patch::test_replace_multi_valued_replaces_all_values",
           EditRequest("PATCH", USER, name="replace appends", edit=_op_to("add", "emails"))),
     Proof("test_patch::test_remove_multi_valued_without_filter_removes_all",
