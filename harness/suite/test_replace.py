@@ -17,7 +17,7 @@ import pytest
 from harness.checks import clause, expect_scim_error, expect_status
 from harness.client import Response, ScimClient
 from harness.discovery import ENTERPRISE_URN, USER_URN, AttributeInfo, Capabilities
-from harness.verdicts import StateNotApplied, StatusMismatch, Unsupported, ValueMismatch
+from harness.verdicts import Keyword, StateNotApplied, StatusMismatch, Unsupported, ValueMismatch
 
 Maker = Callable[..., dict[str, Any]]
 ReadBack = Callable[..., dict[str, Any]]
@@ -468,3 +468,67 @@ def test_put_cannot_change_an_immutable_attribute(
             exchanges=[response.exchange, got.exchange],
         )
     expect_scim_error(response, 400, "mutability")
+
+
+# -- what IdPs send in a PUT (MAY accept; an acceptance must apply it) ----------------------------
+
+
+def _compat_refused(response: Response, what: str) -> None:
+    """A clean 4xx SCIM error for non-RFC input is the RFC-strict answer: skip, with why."""
+    if 400 <= response.status < 500:
+        expect_scim_error(response, range(400, 500))
+        raise Unsupported(f"the server refuses {what} (RFC-strict; that IdP cannot update)")
+
+
+ONELOGIN_SCHEMAS = ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"]
+
+
+@clause("rfc7643-3-must-3", "rfc7644-3.5.1-must-2", keyword="MAY")
+def test_put_accepts_onelogin_legacy_schemas(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 3 (IdP compatibility): OneLogin PUTs with "urn:scim:schemas:core:2.0".
+
+    A server MAY refuse (skip); accepting, it applies the change and returns only the
+    schema URNs its resource type declares.
+    """
+    user = make_user()
+    body = {**_writable(user), "schemas": ONELOGIN_SCHEMAS, "title": "Scimtest OneLogin Title"}
+    response = _put(scim, capabilities, user, body)
+    _compat_refused(response, "non-standard schema URNs in a PUT")
+    expect_status(response, 200)
+    got = read_back(user, {"title": "Scimtest OneLogin Title"})
+    rt = capabilities.resource_type("User")
+    assert rt is not None
+    declared = {rt.schema.lower(), *(u.lower() for u, _ in rt.extensions)}
+    stray = [s for s in got.get("schemas") or [] if str(s).lower() not in declared]
+    if stray or rt.schema.lower() not in [str(s).lower() for s in got.get("schemas") or []]:
+        raise ValueMismatch(
+            "after the OneLogin PUT the User's schemas are not its declared ones",
+            keyword=Keyword.MUST,
+            expected=sorted(declared),
+            actual=got.get("schemas"),
+            exchanges=[response.exchange],
+        )
+
+
+@clause("rfc7644-3.1-must-3", keyword="MAY")
+def test_put_accepts_boolean_string(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.1 (IdP compatibility): OneLogin templates PUT "active": "false" as a string.
+
+    A server MAY refuse (skip); accepting, it stores the boolean false.
+    """
+    user = make_user(active=True)
+    response = _put(scim, capabilities, user, {**_writable(user), "active": "false"})
+    _compat_refused(response, 'the string "false" for a boolean')
+    expect_status(response, 200)
+    got = read_back(user, {"active": False})
+    if got.get("active") is not False:
+        raise ValueMismatch(
+            'the accepted "false" is not stored as the boolean false',
+            keyword=Keyword.MUST,
+            expected=False,
+            actual=got.get("active"),
+        )

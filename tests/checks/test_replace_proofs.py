@@ -58,6 +58,12 @@ def _shouted_user_name(body: Any) -> bool:
     return bool(name) and name == name.upper() and name != name.lower()
 
 
+def _active_string(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("active"), bool):
+        body["active"] = str(body["active"]).lower()
+    return body
+
+
 PROOFS = [
     Proof("test_replace::test_put_replaces_attributes", IgnoreWrite("PUT", USER)),
     Proof("test_replace::test_put_returns_the_replaced_resource",
@@ -103,6 +109,8 @@ PROOFS = [
     Proof("test_replace::test_put_own_user_name_in_other_case_is_not_a_conflict",
           RefuseBody("PUT", USER, name="uniqueness counts the user itself",
                      when=_shouted_user_name, status=409, scim_type="uniqueness")),
+    Proof("test_replace::test_put_accepts_boolean_string",
+          EditJson("GET", USER, name="active stored as a string", edit=_active_string)),
 ]  # fmt: skip
 
 
