@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from defects.batched import BatchedProver
 from defects.bulk_etag_defects import (
     DropBulkIdReferences,
     ErrorStatus,
@@ -17,7 +18,7 @@ from defects.bulk_etag_defects import (
     set_fail_on_errors,
 )
 from defects.catalog import AllowWithoutToken, EditJson, ReplaceBody, RewriteStatus
-from defects.proving import Proof, Reference, prove
+from defects.proving import Proof, Reference
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -86,13 +87,19 @@ def _spc_bulk(body: Any) -> Any:
 
 
 EMPTY = json.dumps({"schemas": [BULK_RESPONSE], "Operations": []}).encode()
+# Shared instances: the proofs of one defect run in one inner session (BatchedProver).
+NO_REFERENCES = DropBulkIdReferences()
+FAKE_SUCCESS = FakeBulkSuccess()
+FAIL_ON_FIRST = RewriteBulkRequest(name="failOnErrors 1", edit=set_fail_on_errors(1))
+EMPTY_ANSWER = ReplaceBody("POST", "/Bulk", body=EMPTY, content_type="application/scim+json",
+                           status=200)  # fmt: skip
 
 PROOFS = [
     Proof("test_bulk::test_operation_reports_single_request_status",
           _results("every status 200", _set("status", "200"))),
     Proof("test_bulk::test_operation_reports_location",
           _results("no location", _without("location"))),
-    Proof("test_bulk::test_operation_takes_effect", FakeBulkSuccess()),
+    Proof("test_bulk::test_operation_takes_effect", FAKE_SUCCESS),
     Proof("test_bulk::test_operation_version_is_the_resource_version",
           _results("stale version", _set("version", 'W/"0"'))),
     Proof("test_bulk::test_bulk_job_answers_200",
@@ -108,25 +115,25 @@ PROOFS = [
     Proof("test_bulk::test_failed_operation_explains_the_error", _results("no detail", _no_detail)),
     Proof("test_bulk::test_failed_operation_code_matches_a_single_request",
           _results("failures as 400", _failed_as_400)),
-    Proof("test_bulk::test_put_to_unknown_id_creates_nothing", FakeBulkSuccess()),
+    Proof("test_bulk::test_put_to_unknown_id_creates_nothing", FAKE_SUCCESS),
     Proof("test_bulk::test_failed_post_keeps_its_bulk_id",
           _results("no bulkId on failures", _without("bulkId", failed=True))),
     Proof("test_bulk::test_operations_keep_their_order",
           RewriteBulkRequest(name="operations reversed", edit=_reversed)),
     Proof("test_bulk::test_failure_does_not_stop_the_others",
-          RewriteBulkRequest(name="failOnErrors 1", edit=set_fail_on_errors(1))),
+          FAIL_ON_FIRST),
     Proof("test_bulk::test_fail_on_errors_stops_processing",
           RewriteBulkRequest(name="failOnErrors ignored", edit=set_fail_on_errors(None))),
     Proof("test_bulk::test_fail_on_errors_reports_what_was_done",
           _results("only errors listed", _only_errors)),
     Proof("test_bulk::test_fail_on_errors_not_reached_continues",
-          RewriteBulkRequest(name="failOnErrors 1", edit=set_fail_on_errors(1))),
-    Proof("test_bulk::test_bulk_id_adds_new_user_to_new_group", DropBulkIdReferences()),
+          FAIL_ON_FIRST),
+    Proof("test_bulk::test_bulk_id_adds_new_user_to_new_group", NO_REFERENCES),
     Proof("test_bulk::test_bulk_id_forward_reference_is_resolved",
           DropBulkIdReferences(forward_only=True)),
-    Proof("test_bulk::test_circular_references_resolved_or_409", DropBulkIdReferences()),
-    Proof("test_bulk::test_bulk_id_in_extension_is_resolved", DropBulkIdReferences()),
-    Proof("test_bulk::test_bulk_id_in_patch_value_is_resolved", DropBulkIdReferences()),
+    Proof("test_bulk::test_circular_references_resolved_or_409", NO_REFERENCES),
+    Proof("test_bulk::test_bulk_id_in_extension_is_resolved", NO_REFERENCES),
+    Proof("test_bulk::test_bulk_id_in_patch_value_is_resolved", NO_REFERENCES),
     Proof("test_bulk::test_stale_version_is_refused",
           RewriteBulkRequest(name="version ignored", edit=_versions(None))),
     Proof("test_bulk::test_current_version_is_accepted",
@@ -140,16 +147,17 @@ PROOFS = [
                    edit=lambda b: {**b, "detail": "Request rejected."})),
     Proof("test_bulk::test_exceeded_limit_processes_nothing", ProcessDespiteLimit()),
     Proof("test_bulk::test_request_without_operations_is_400",
-          ReplaceBody("POST", "/Bulk", body=EMPTY, content_type="application/scim+json",
-                      status=200)),
+          EMPTY_ANSWER),
     Proof("test_bulk::test_malformed_request_is_an_error",
-          ReplaceBody("POST", "/Bulk", body=EMPTY, content_type="application/scim+json",
-                      status=200)),
+          EMPTY_ANSWER),
     Proof("test_bulk::test_bulk_requires_a_valid_credential", AllowWithoutToken("POST", "/Bulk")),
     Proof("test_bulk::test_unresolved_bulk_id_is_never_stored", StoreBulkIdLiterally()),
 ]  # fmt: skip
 
 
+PROVER = BatchedProver(PROOFS)
+
+
 @pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
 def test_check_is_proven(reference: Reference, proof: Proof) -> None:
-    prove(reference, proof)
+    PROVER.prove(reference, proof)
