@@ -27,6 +27,7 @@ from harness.verdicts import (
     ScimViolation,
     StateNotApplied,
     StatusMismatch,
+    TransportFailure,
     Unsupported,
     ValueMismatch,
 )
@@ -912,12 +913,23 @@ def _oversized(bulk: Bulk, user_body: Callable[..., Body]) -> tuple[Body, list[B
 LIMITS = {"maxOperations": _too_many, "maxPayloadSize": _oversized}
 
 
+def _post_over_limit(bulk: Bulk, body: Body) -> Response:
+    """POST a request over a limit; skip if the server cut the connection before answering."""
+    try:
+        return bulk.post(body)
+    except TransportFailure as exc:
+        raise Unsupported(
+            "the server closed the connection while the oversized request was sent, so its "
+            f"answer cannot be read ({exc.actual})"
+        ) from exc
+
+
 @clause("rfc7644-3.7.4-must-2")
 @pytest.mark.parametrize("limit", sorted(LIMITS))
 def test_exceeded_limit_is_413(limit: str, bulk: Bulk, user_body: Any) -> None:
     """RFC 7644 3.7.4: a request over maxOperations or maxPayloadSize answers 413."""
     body, posts = LIMITS[limit](bulk, user_body)
-    response = bulk.post(body)
+    response = _post_over_limit(bulk, body)
     bulk.track(posts, None)
     expect_scim_error(response, 413)
 
@@ -927,7 +939,7 @@ def test_exceeded_limit_is_413(limit: str, bulk: Bulk, user_body: Any) -> None:
 def test_exceeded_limit_is_named(limit: str, bulk: Bulk, user_body: Any) -> None:
     """RFC 7644 3.7.4: the 413 error body specifies the limit exceeded."""
     body, posts = LIMITS[limit](bulk, user_body)
-    response = bulk.post(body)
+    response = _post_over_limit(bulk, body)
     bulk.track(posts, None)
     error = expect_scim_error(response, 413)
     value = (
@@ -952,7 +964,7 @@ def test_exceeded_limit_processes_nothing(limit: str, bulk: Bulk, user_body: Any
     if not bulk.capabilities.filter:
         raise Unsupported("filter is not supported: the suite cannot look for the created User")
     body, posts = LIMITS[limit](bulk, user_body)
-    response = bulk.post(body)
+    response = _post_over_limit(bulk, body)
     endpoint = bulk.capabilities.endpoint("User")
     found = bulk.lookup(endpoint, posts[0]["data"])
     bulk.track(posts, None)

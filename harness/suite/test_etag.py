@@ -241,6 +241,25 @@ def test_listed_version_is_the_etag(
         )
 
 
+@clause("rfc7644-3.14-must-1", "rfc7643-3.1-must-15")
+def test_group_carries_etag_equal_to_meta_version(
+    scim: ScimClient, etags: Capabilities, make_group: Maker
+) -> None:
+    """RFC 7644 3.14: a Group, too, is served with an ETag header equal to its meta.version."""
+    group = make_group()
+    response = expect_status(scim.get(_path(etags, group, "Group")), 200)
+    tag = _etag(response, "GET of a Group")
+    meta = response.json_object().get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if version is not None and version != tag:
+        raise ValueMismatch(
+            "the Group's meta.version differs from its ETag header",
+            expected=tag,
+            actual=version,
+            exchanges=[response.exchange],
+        )
+
+
 @clause("rfc7644-3.14-must-1")
 def test_etag_stable_across_reads(scim: ScimClient, etags: Capabilities, make_user: Maker) -> None:
     """RFC 7644 3.14: reading a resource does not change its version."""
@@ -414,6 +433,38 @@ def test_stale_if_match_is_refused(
             exchanges=[response.exchange],
         )
     read_back(user, {"displayName": now.get("displayName")})
+
+
+@clause("rfc7644-3.14-may-3", keyword="MUST")
+def test_stale_if_match_on_group_is_refused(
+    scim: ScimClient, etags: Capabilities, make_group: Maker, read_back: Callable[..., Body]
+) -> None:
+    """RFC 7644 3.14: a Group PUT with an outdated If-Match fails and changes nothing."""
+    group = make_group()
+    path = _path(etags, group, "Group")
+    old = _etag(expect_status(scim.get(path), 200), "GET of the Group")
+    body = {k: v for k, v in group.items() if k not in ("id", "meta")}
+    renamed = f"{group['displayName']} renamed"
+    expect_status(scim.put(path, json={**body, "displayName": renamed}), 200)
+    if _etag(expect_status(scim.get(path), 200), "GET of the Group") == old:
+        raise Blocked("the Group's ETag did not change after a PUT")
+    response = scim.put(path, json={**body, "displayName": f"{renamed} twice"},
+                        headers={"If-Match": old})  # fmt: skip
+    if 200 <= response.status < 300:
+        raise StatusMismatch(
+            "a Group PUT with an outdated If-Match was performed",
+            expected="412 Precondition Failed",
+            actual=str(response.status),
+            exchanges=[response.exchange],
+        )
+    read_back(group, {"displayName": renamed}, resource_type="Group")
+
+
+@clause("rfc7644-3.12-should-1", "rfc7644-3.14-may-3", keyword="SHOULD")
+def test_if_match_on_unknown_resource_is_404(scim: ScimClient, etags: Capabilities) -> None:
+    """RFC 7644 3.12 (RFC 7232 5: preconditions yield to the 404): an unknown id stays 404."""
+    path = f"{etags.endpoint('User').rstrip('/')}/scimtest-{uuid.uuid4().hex}"
+    expect_status(scim.delete(path, headers={"If-Match": 'W/"1"'}), 404)
 
 
 @clause("rfc7644-3.14-may-3", "rfc7644-3.12-should-1", keyword="SHOULD")

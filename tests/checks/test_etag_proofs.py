@@ -62,6 +62,12 @@ PROOFS = [
           ErrorStatus("*", USERS, from_status=412, to_status=409)),
     Proof("test_etag::test_current_if_match_is_applied",
           ReplaceRequestHeader("*", USERS, header="if-match", value='W/"999999"')),
+    Proof("test_etag::test_group_carries_etag_equal_to_meta_version",
+          DropHeader("GET", "/Groups/.+", header="etag")),
+    Proof("test_etag::test_stale_if_match_on_group_is_refused",
+          DropRequestHeader("PUT", "/Groups/.+", header="if-match")),
+    Proof("test_etag::test_if_match_on_unknown_resource_is_404",
+          ErrorStatus("DELETE", USERS, from_status=404, to_status=412)),
 ]  # fmt: skip
 
 
