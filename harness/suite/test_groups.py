@@ -352,7 +352,7 @@ def test_replace_members_with_empty_list_empties_the_group(
     read_back(group, {**members(), "displayName": group["displayName"]}, "Group")
 
 
-@clause("rfc7644-3.5.2-may-1", "rfc7643-4.2-may-1")
+@clause("rfc7644-3.5.2-may-2", "rfc7644-3.5.2-must-5", "rfc7643-4.2-may-1")
 def test_add_member_with_type(
     scim: ScimClient,
     capabilities: Capabilities,

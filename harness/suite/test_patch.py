@@ -159,10 +159,22 @@ def _addr(user: Mapping[str, Any], tag: str) -> str:
     return str(user.get("userName", "x@example.com")).replace("@", f".{tag}@")
 
 
+@clause("rfc7644-3.5-should-1")
+def test_patch_is_supported(capabilities: Capabilities) -> None:
+    """RFC 7644 3.5: implementers SHOULD support PATCH (ServiceProviderConfig patch.supported)."""
+    if not capabilities.supports("patch"):
+        raise ValueMismatch(
+            "the server declares no PATCH support; Groups can then only change by a full PUT",
+            expected='"patch": {"supported": true}',
+            actual=capabilities.service_provider_config.get("patch"),
+            exchanges=capabilities.exchanges[:1],
+        )
+
+
 # -- single-valued and complex attributes ---------------------------------------------------
 
 
-@clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2-must-14")
+@clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2-must-8", "rfc7644-3.5.2-must-14")
 def test_replace_single_valued_attribute(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
@@ -174,7 +186,7 @@ def test_replace_single_valued_attribute(
     read_back(user, {"displayName": new, "userName": user["userName"], "title": user["title"]})
 
 
-@clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2.1-must-1")
+@clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2.1-must-1", "rfc7644-3.5.2.1-may-1")
 def test_add_single_valued_attribute_replaces_value(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
@@ -861,7 +873,7 @@ def test_malformed_path_is_400_invalid_path(
     expect_scim_error(response, 400, ("invalidPath", "invalidFilter"))
 
 
-@clause("rfc7644-3.5.2-must-6", "rfc7644-3.5.2-must-7", "rfc7643-7-must-9")
+@clause("rfc7644-3.5.2-must-5", "rfc7644-3.5.2-must-6", "rfc7644-3.5.2-must-7", "rfc7643-7-must-9")
 def test_read_only_attribute_replace_is_refused(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
@@ -894,7 +906,7 @@ def test_read_only_attribute_remove_is_400_mutability(
     refused_unchanged(response, user, read_back, scim_type="mutability")
 
 
-@clause("rfc7644-3.5.2.2-must-6")
+@clause("rfc7644-3.5.2.2-must-6", "rfc7643-4.1.1-must-3", "rfc7643-4.2-must-1")
 @pytest.mark.parametrize("resource_type", ["User", "Group"])
 def test_required_attribute_remove_is_400_mutability(
     scim: ScimClient,

@@ -104,6 +104,10 @@ def _first_match_only(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _no_patch(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "patch": {"supported": False}}
+
+
 DUPLICATE_EMAILS = EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)
 IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
 FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
@@ -119,6 +123,8 @@ REMOVE_PARENT = EditRequest(
 META_STAMPED = EditJson("GET", USER, name="meta stamped on read", edit=bump_meta)
 
 PROOFS = [
+    Proof("test_patch::test_patch_is_supported",
+          EditJson("GET", "/ServiceProviderConfig", name="patch unsupported", edit=_no_patch)),
     Proof("test_patch::test_replace_single_valued_attribute", IGNORED),
     Proof("test_patch::test_add_single_valued_attribute_replaces_value",
           OnBody("PATCH", USER, pattern=OP + "add", inner=IgnoreWrite())),
