@@ -36,6 +36,7 @@ from harness.verdicts import (
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 # key: (givenName, familyName, title, displayName, active, department, emails)
+# d's displayName holds a quote, a keyword and brackets, for the string-literal checks.
 # emails: (type, local part, domain, primary). b's first email is not its primary one, so
 # sorting by emails.value tells "primary value" from "first value"; b's @corp address is a
 # home address, so emails[type eq "work" and value co "@corp."] tells one value from any.
@@ -46,7 +47,7 @@ PEOPLE: dict[str, tuple[str, str, str | None, str, bool, str | None, tuple[Any, 
           (("home", "zz.b", "corp.example.org", False), ("work", "b", "mail.example.net", True))),
     "c": ("Blair", "Cole", "Chemist", "charlie", True, "Research",
           (("work", "c", "corp.example.org", True),)),
-    "d": ("Ari", "Drake", None, "Delta", True, None,
+    "d": ("Ari", "Drake", None, 'Delta "and" or (not)', True, None,
           (("home", "d", "mail.example.net", False),)),
 }  # fmt: skip
 
@@ -639,6 +640,26 @@ def test_filter_by_schemas_attribute(
            what=f"filter {text!r} (the users whose schemas list the extension)")  # fmt: skip
 
 
+LITERALS = {
+    "escaped-quote": ('displayName eq "Delta \\"and\\" or (not) {tag}"', {"d"}),
+    "keywords-inside": ('displayName co "or (not)"', {"d"}),
+    "unicode-escape": ('title eq "\\u0043hemist"', {"c"}),
+}
+
+
+@clause("rfc7644-3.4.2.2-must-10", "rfc7644-3.4.2.2-must-1")
+@pytest.mark.parametrize("shape", list(LITERALS))
+def test_filter_string_values_are_json_strings(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, shape: str
+) -> None:
+    """RFC 7644 3.4.2.2: compValue strings are JSON strings: escapes, and keywords or brackets
+    inside the quotes, are part of the value.
+    """
+    _need_filter(capabilities)
+    expression, expected = LITERALS[shape]
+    _filtered(scim, capabilities, directory, expression.format(tag=directory.tag), expected)
+
+
 @clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-12")
 def test_sub_attribute_conditions_match_any_values(
     scim: ScimClient, capabilities: Capabilities, directory: Directory
@@ -1063,6 +1084,43 @@ def test_group_filter_by_member(
             f'members.value eq "{directory.user("a")["id"]}"')  # fmt: skip
     listing = _list_all(scim, capabilities.endpoint("Group"), filter=text)
     _judge(listing, directory, {"eng"}, what=f"filter {text!r}")
+
+
+@clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-12")
+def test_user_filter_by_group_membership(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, teams: dict[str, Any]
+) -> None:
+    """RFC 7644 3.4.2.2: groups.value eq "<group id>" finds the users listing that group."""
+    _need_filter(capabilities)
+    eng, user = teams["eng"]["id"], directory.user("a")
+    path = f"{capabilities.endpoint('User').rstrip('/')}/{user['id']}"
+    shown = expect_status(scim.get(path), 200).json_object()
+    values = [g.get("value") for g in _get(shown, "groups") or [] if isinstance(g, Mapping)]
+    if eng not in values:
+        raise Unsupported("the server does not list group memberships in User.groups")
+    text = directory.scoped(f'groups.value eq "{eng}"')
+    response = scim.get(capabilities.endpoint("User"), params={"filter": text})
+    if response.status == 400:
+        raise Unsupported("the server does not filter on the readOnly groups attribute")
+    body, resources = _page(response, f"filter {text!r}")
+    _judge(Listing(body, resources, [response.exchange]), directory, {"a"},
+           what=f"filter {text!r}")  # fmt: skip
+
+
+@clause("rfc7644-3.9-must-1", "rfc7644-3.4.2.5-must-2")
+def test_group_query_with_attributes(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, teams: dict[str, Any]
+) -> None:
+    """RFC 7644 3.9: attributes=displayName on /Groups returns id and displayName, no members."""
+    _need_filter(capabilities)
+    listing = _list(scim, capabilities.endpoint("Group"), attributes="displayName",
+                    filter=f'displayName sw "{directory.tag}"')  # fmt: skip
+    _judge(listing, directory, set(teams), what="the tagged groups with attributes=displayName")
+    for group in listing.resources:
+        if _present(group, "members") or not _present(group, "displayName"):
+            raise ValueMismatch("attributes=displayName is not applied to a group",
+                                expected="id and displayName, no members",
+                                actual=sorted(group), exchanges=listing.exchanges)  # fmt: skip
 
 
 @clause("rfc7644-3.9-must-2", "rfc7644-3.4.2.5-must-2")
