@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from defects.batched import BatchedProver
 from defects.catalog import DropHeader, EditJson, RewriteStatus
-from defects.proving import Proof, Reference, prove
+from defects.proving import Proof, Reference
 from defects.resources_defects import (
     EchoClientId,
     EditRequest,
@@ -153,6 +154,9 @@ PROOFS = [
 ]  # fmt: skip
 
 
+PROVER = BatchedProver(PROOFS)
+
+
 @pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
 def test_check_is_proven(reference: Reference, proof: Proof) -> None:
-    prove(reference, proof)
+    PROVER.prove(reference, proof)

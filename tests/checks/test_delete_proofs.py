@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from defects.batched import BatchedProver
 from defects.catalog import IgnoreWrite, RewriteStatus
-from defects.proving import Proof, Reference, prove
+from defects.proving import Proof, Reference
 from defects.resources_defects import ForgetDeletion, Tombstone
 
 ITEM = "/(Users|Groups)/[^/]+"
 ANY = "/(Users|Groups)(/[^/]+)?"
 
+DELETE_IGNORED = IgnoreWrite("DELETE", ITEM, success_status=204)
+MEMBERSHIPS_KEPT = ForgetDeletion("*", ANY)
+
 PROOFS = [
     Proof("test_delete::test_delete_answers_204",
           RewriteStatus("DELETE", ITEM, from_status=204, to_status=200)),
     Proof("test_delete::test_deleted_resource_is_404_on_get",
-          IgnoreWrite("DELETE", ITEM, success_status=204)),
+          DELETE_IGNORED),
     Proof("test_delete::test_deleting_twice_is_404",
           RewriteStatus("DELETE", ITEM, from_status=404, to_status=204)),
     Proof("test_delete::test_deleted_resource_is_404_on_put",
@@ -22,17 +26,20 @@ PROOFS = [
     Proof("test_delete::test_deleted_resource_is_404_on_patch",
           RewriteStatus("PATCH", ITEM, from_status=404, to_status=200)),
     Proof("test_delete::test_deleted_user_is_omitted_from_filtered_queries",
-          IgnoreWrite("DELETE", ITEM, success_status=204)),
+          DELETE_IGNORED),
     Proof("test_delete::test_deleted_user_is_omitted_from_listing",
-          IgnoreWrite("DELETE", ITEM, success_status=204)),
+          DELETE_IGNORED),
     Proof("test_delete::test_deleted_user_name_can_be_reused", Tombstone("*", ANY)),
     Proof("test_delete::test_delete_unknown_id_is_404",
           RewriteStatus("DELETE", ITEM, from_status=404, to_status=400)),
-    Proof("test_delete::test_deleted_user_leaves_its_groups", ForgetDeletion("*", ANY)),
-    Proof("test_delete::test_deleted_group_leaves_its_members", ForgetDeletion("*", ANY)),
+    Proof("test_delete::test_deleted_user_leaves_its_groups", MEMBERSHIPS_KEPT),
+    Proof("test_delete::test_deleted_group_leaves_its_members", MEMBERSHIPS_KEPT),
 ]  # fmt: skip
+
+
+PROVER = BatchedProver(PROOFS)
 
 
 @pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
 def test_check_is_proven(reference: Reference, proof: Proof) -> None:
-    prove(reference, proof)
+    PROVER.prove(reference, proof)
