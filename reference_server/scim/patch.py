@@ -56,7 +56,7 @@ from reference_server.scim.filter import (
     parse_path,
 )
 from reference_server.scim.filter.semantics import check_tree
-from reference_server.scim.resources import coerce_element, coerce_value, pair_key
+from reference_server.scim.resources import coerce_element, coerce_value, dedupe, pair_key
 from reference_server.scim.schemas import CORE_GROUP, AttributeDef, ResolvedPath, SchemaRegistry
 
 __all__ = ["PATCH_OP", "MemberChanges", "PatchOutcome", "apply_patch"]
@@ -214,6 +214,16 @@ class _Engine:
         if schemas != doc.get("schemas"):
             doc["schemas"] = schemas
         for attr in self.reg.core_attributes(self.resource_type).values():
+            values = doc.get(attr.name)
+            if (
+                attr.multi_valued
+                and isinstance(values, list)
+                and values != self.current.get(attr.name)
+            ):
+                # RFC 7643 2.4: each (type, value) once, at most one primary
+                kept = dedupe(attr, values)
+                _one_primary(kept, [])
+                doc[attr.name] = kept
             if attr.required and attr.mutability != "readOnly" and attr.name != "members":
                 value = doc.get(attr.name)
                 if value is None or (isinstance(value, str) and not value.strip()):

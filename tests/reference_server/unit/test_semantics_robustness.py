@@ -119,6 +119,8 @@ def test_patch_never_crashes(body: Any) -> None:
         if outcome is not None:
             assert outcome.resource["schemas"][0] == current["schemas"][0]
             assert (outcome.members is None) == (resource_type == "User")
+            # the result is a valid stored form: validating it again changes nothing
+            assert prepare_create(REG, resource_type, outcome.resource) == outcome.resource
 
 
 @settings(max_examples=120, deadline=None)
@@ -155,3 +157,54 @@ def test_parsers_never_crash(text: str) -> None:
         assert _only_scim_errors(matches, REG, "User", f, USER) in (True, False, None)
     path = _only_scim_errors(parse_path, text)
     assert path is None or path.path.text
+
+
+EMAIL_VALUE = st.fixed_dictionaries(
+    {"value": st.sampled_from(["a@x", "A@X", "b@x"])},
+    optional={
+        "type": st.sampled_from(["work", "home", "Work"]),
+        "primary": st.sampled_from([True, False, "True"]),
+    },
+)
+REALISTIC: dict[str, Any] = {
+    "title": st.sampled_from(["T", "", None]),
+    "name.givenName": st.sampled_from(["G", None]),
+    "name": st.fixed_dictionaries(
+        {}, optional={"givenName": st.just("G"), "familyName": st.just("F")}
+    ),
+    "emails": st.one_of(EMAIL_VALUE, st.lists(EMAIL_VALUE, max_size=3)),
+    "emails.type": st.sampled_from(["work", "home"]),
+    "emails.primary": st.sampled_from([True, False]),
+    'emails[type eq "work"].value': st.sampled_from(["a@x", "b@x"]),
+    'emails[type eq "home"].type': st.sampled_from(["work", "home"]),
+    'emails[value eq "a@x"].primary': st.sampled_from([True, "False"]),
+    'emails[type eq "work"]': EMAIL_VALUE,
+    "active": st.sampled_from([True, "False"]),
+    f"{ENTERPRISE_USER}:manager": st.sampled_from(["m1", "", {"value": "m2"}]),
+    f"{ENTERPRISE_USER}:department": st.sampled_from(["D", None]),
+    ENTERPRISE_USER: st.fixed_dictionaries({}, optional={"department": st.just("E")}),
+}
+
+
+@st.composite
+def realistic_operations(draw: st.DrawFn) -> dict[str, Any]:
+    path = draw(st.sampled_from(sorted(REALISTIC)))
+    name = draw(st.sampled_from(["add", "replace", "remove"]))
+    operation: dict[str, Any] = {"op": name, "path": path}
+    if name != "remove" or draw(st.booleans()):
+        operation["value"] = draw(REALISTIC[path])
+    if draw(st.integers(0, 5)) == 0 and name != "remove":
+        del operation["path"]
+        operation["value"] = {path: draw(REALISTIC[path])}
+    return operation
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations=st.lists(realistic_operations(), min_size=1, max_size=5))
+def test_realistic_patches_keep_a_valid_stored_form(operations: list[dict[str, Any]]) -> None:
+    body = {"schemas": [PATCH_OP], "Operations": operations}
+    outcome = _only_scim_errors(apply_patch, REG, "User", USER, body)
+    if outcome is not None:
+        assert prepare_create(REG, "User", outcome.resource) == outcome.resource
+        primaries = [e for e in outcome.resource.get("emails", []) if e.get("primary") is True]
+        assert len(primaries) <= 1
