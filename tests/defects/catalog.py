@@ -299,7 +299,8 @@ class Switchboard:
     async def _call_app(self, scope: Scope, exchange: Exchange) -> None:
         headers = [(k, v) for k, v in exchange.headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(exchange.body)).encode()))
-        inner = dict(scope, method=exchange.method, headers=headers)
+        inner = dict(scope, method=exchange.method, headers=headers,
+                     query_string=exchange.query.encode("latin-1"))  # fmt: skip
         sent = False
 
         async def receive() -> Message:

@@ -25,6 +25,13 @@ __all__ = ["TOKEN", "Proof", "Reference", "prove", "run_suite", "served_referenc
 
 TOKEN = "proof-token-5f2a9c0e7b1d4e63a8"
 
+# Inner runs skip what only costs time in-process: the unraisable-exception plugin's forced
+# garbage collections (seconds with a big heap), marking every plugin for rewriting, and
+# plugins the suite does not use.
+FAST = ("-p", "no:unraisableexception", "--assert=plain", "-p", "no:hypothesispytest",
+        "-p", "no:allure_pytest", "-p", "no:anyio", "-p", "no:respx", "-p", "no:faker",
+        "-p", "no:xdist", "-p", "no:xdist.looponfail")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -64,9 +71,24 @@ class _Records:
 def run_suite(targets: list[str], url: str, report_dir: Path, *extra: str) -> dict[str, Any]:
     """Run shipped checks in-process; {nodeid: CheckRecord} as the plugin graded them."""
     records = _Records()
-    args = [*targets, "--scim-url", url, "--scim-token", TOKEN, "--scim-strict",
-            "--scim-report-dir", str(report_dir), "-p", "no:cacheprovider", "-qq",
-            "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning", *extra]  # fmt: skip
+    args = [
+        *targets,
+        "--scim-url",
+        url,
+        "--scim-token",
+        TOKEN,
+        "--scim-strict",
+        "--scim-report-dir",
+        str(report_dir),
+        "-p",
+        "no:cacheprovider",
+        "-qq",
+        "--no-header",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *FAST,
+        *extra,
+    ]
     code = pytest.main(args, plugins=[records])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"inner pytest run failed to run: {code!r} for {targets}")
