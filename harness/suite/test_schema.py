@@ -21,7 +21,7 @@ from harness.client import Response, ScimClient
 from harness.discovery import ENTERPRISE_URN, AttributeInfo, Capabilities
 from harness.validation.messages import validate_message
 from harness.validation.published import validate_published
-from harness.verdicts import SchemaViolation, Unsupported, ValueMismatch, WriteOnlyEchoed
+from harness.verdicts import Keyword, SchemaViolation, Unsupported, ValueMismatch, WriteOnlyEchoed
 
 Maker = Callable[..., dict[str, Any]]
 
@@ -701,7 +701,10 @@ def test_extensions_do_not_redefine_core_attributes(capabilities: Capabilities) 
 def test_user_groups_name_the_group_by_id(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, make_group: Maker
 ) -> None:
-    """RFC 7643 4.1.2: a User's "groups" value is the Group's id and "$ref" its URI."""
+    """RFC 7643 4.1.2: a User's "groups" value is the Group's id and "$ref" its URI.
+
+    A published "groups" left empty for a member is a warning; a wrong value fails.
+    """
     core = capabilities.schema(capabilities.resource_type("User").schema)  # type: ignore[union-attr]
     groups = core.attribute("groups") if core else None
     if groups is None:
@@ -714,6 +717,14 @@ def test_user_groups_name_the_group_by_id(
     body = response.json_object()
     entries = [g for g in body.get("groups") or [] if isinstance(g, dict)]
     entry = next((g for g in entries if g.get("value") == group["id"]), None)
+    if not entries:
+        raise ValueMismatch(
+            'the server publishes "groups" but the member\'s groups is empty',
+            keyword=Keyword.SHOULD,
+            expected=[{"value": group["id"]}],
+            actual=body.get("groups"),
+            exchanges=[response.exchange],
+        )
     if entry is None:
         raise ValueMismatch(
             "the member's groups attribute does not name the group by its id",
