@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference_server.scim.errors import ScimError
-from reference_server.scim.filter import matches, parse_filter, parse_path
+from reference_server.scim.filter import AttrPath, ValuePath, matches, parse_filter, parse_path
 from reference_server.scim.patch import PATCH_OP, apply_patch
 from reference_server.scim.resources import (
     index_rows,
@@ -208,3 +208,83 @@ def test_realistic_patches_keep_a_valid_stored_form(operations: list[dict[str, A
         assert prepare_create(REG, "User", outcome.resource) == outcome.resource
         primaries = [e for e in outcome.resource.get("emails", []) if e.get("primary") is True]
         assert len(primaries) <= 1
+
+
+MEMBER_IDS = st.sampled_from(["u1", "u2", "g1"])
+
+
+def _member(mid: str) -> dict[str, Any]:
+    return {"value": mid, "type": "Group" if mid.startswith("g") else "User"}
+
+
+MEMBER_OPS = st.one_of(
+    st.builds(lambda ids: ("add", ids), st.lists(MEMBER_IDS, max_size=2)),
+    st.builds(lambda ids: ("remove_values", ids), st.lists(MEMBER_IDS, min_size=1, max_size=2)),
+    st.builds(lambda mid: ("remove_eq", mid), MEMBER_IDS),
+    st.builds(lambda kind: ("remove_type", kind), st.sampled_from(["User", "Group"])),
+    st.just(("remove_all", None)),
+    st.builds(lambda ids: ("replace", ids), st.lists(MEMBER_IDS, max_size=2)),
+)
+
+
+def _as_operation(kind: str, arg: Any) -> dict[str, Any]:
+    if kind == "add":
+        return {"op": "add", "path": "members", "value": [_member(m) for m in arg]}
+    if kind == "remove_values":
+        return {"op": "Remove", "path": "members", "value": [{"value": m} for m in arg]}
+    if kind == "remove_eq":
+        return {"op": "remove", "path": f'members[value eq "{arg}"]'}
+    if kind == "remove_type":
+        return {"op": "remove", "path": f'members[type eq "{arg}"]'}
+    if kind == "remove_all":
+        return {"op": "remove", "path": "members"}
+    return {"op": "replace", "path": "members", "value": [_member(m) for m in arg]}
+
+
+def _sequential(start: set[str], steps: list[tuple[str, Any]]) -> set[str]:
+    """The RFC's reading: each operation applied to the result of the previous one."""
+    members = set(start)
+    for kind, arg in steps:
+        if kind == "add":
+            members |= set(arg)
+        elif kind == "remove_values":
+            members -= set(arg)
+        elif kind == "remove_eq":
+            members.discard(arg)
+        elif kind == "remove_type":
+            members = {m for m in members if _member(m)["type"] != arg}
+        elif kind == "remove_all":
+            members = set()
+        else:
+            members = set(arg)
+    return members
+
+
+def _rows(start: set[str], changes: Any) -> set[str]:
+    """MemberChanges applied in the order its docstring gives the repository."""
+    if changes.replace is not None:
+        return {m["value"] for m in changes.replace}
+    members = set() if changes.remove_all else set(start)
+    members -= changes.remove_ids
+    if changes.remove_filter is not None:
+        members = {
+            m
+            for m in members
+            if not matches(REG, "Group", ValuePath(AttrPath("members"), changes.remove_filter),
+                           {"members": [_member(m)]})
+        }  # fmt: skip
+    return members | {m["value"] for m in changes.add}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.sets(MEMBER_IDS),
+    steps=st.lists(MEMBER_OPS, min_size=1, max_size=5),
+)
+def test_member_changes_equal_sequential_operations(
+    start: set[str], steps: list[tuple[str, Any]]
+) -> None:
+    body = {"schemas": [PATCH_OP], "Operations": [_as_operation(k, a) for k, a in steps]}
+    outcome = apply_patch(REG, "Group", GROUP, body)
+    assert outcome.resource == GROUP
+    assert _rows(start, outcome.members) == _sequential(start, steps)
