@@ -827,18 +827,29 @@ def _stale_version(bulk: Bulk, user: Body) -> tuple[str, Body]:
     return old, changed.json_object()
 
 
+def _versioned_op(bulk: Bulk, method: str, user: Body, version: str, name: str) -> Body:
+    """A PUT, PATCH or DELETE of `user` carrying `version`; PUT/PATCH set displayName."""
+    if method == "PATCH":
+        bulk.capabilities.require("patch")
+    op: Body = {"method": method, "path": bulk.path("User", user["id"]), "version": version}
+    if method == "PUT":
+        op["data"] = _replacement(user, displayName=name)
+    elif method == "PATCH":
+        op["data"] = _patch("displayName", name)
+    return op
+
+
 @clause("rfc7644-3.7-may-2", "rfc7644-3.12-should-1", keyword="MUST")
-def test_stale_version_is_refused(bulk: Bulk, make_user: Any, read_back: Any) -> None:
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_stale_version_is_refused(method: str, bulk: Bulk, make_user: Any, read_back: Any) -> None:
     """RFC 7644 3.7: an operation whose "version" is outdated fails (412) and changes nothing."""
     user = make_user()
     old, now = _stale_version(bulk, user)
-    op = {"method": "PUT", "path": bulk.path("User", user["id"]), "version": old,
-          "data": _replacement(user, displayName="scimtest stale write")}  # fmt: skip
-    run = bulk.run([op])
-    result = run.by_method("PUT")[0] if run.by_method("PUT") else {}
+    run = bulk.run([_versioned_op(bulk, method, user, old, "scimtest stale write")])
+    result = run.by_method(method)[0] if run.by_method(method) else {}
     if _ok(result) or _code(result) not in (412, 409):
         raise run.problem(
-            "a bulk PUT with an outdated version was not refused",
+            f"a bulk {method} with an outdated version was not refused",
             expected="status 412 (or 409)",
             actual=result,
         )
@@ -846,7 +857,10 @@ def test_stale_version_is_refused(bulk: Bulk, make_user: Any, read_back: Any) ->
 
 
 @clause("rfc7644-3.7-may-2", keyword="MUST")
-def test_current_version_is_accepted(bulk: Bulk, make_user: Any, read_back: Any) -> None:
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_current_version_is_accepted(
+    method: str, bulk: Bulk, make_user: Any, read_back: Any
+) -> None:
     """RFC 7644 3.7: an operation carrying the current "version" is performed."""
     bulk.capabilities.require("etag")
     user = make_user()
@@ -854,11 +868,20 @@ def test_current_version_is_accepted(bulk: Bulk, make_user: Any, read_back: Any)
     current = expect_status(bulk.scim.get(path), 200).headers.get("etag")
     if not current:
         raise Blocked("GET sends no ETag (see test_etag)")
-    op = {"method": "PUT", "path": path, "version": current,
-          "data": _replacement(user, displayName="scimtest versioned write")}  # fmt: skip
-    run = bulk.run([op])
-    _expect_ok(run, run.by_method("PUT")[0] if run.by_method("PUT") else None, "versioned PUT")
-    read_back(user, {"displayName": "scimtest versioned write"})
+    run = bulk.run([_versioned_op(bulk, method, user, current, "scimtest versioned write")])
+    result = run.by_method(method)[0] if run.by_method(method) else None
+    _expect_ok(run, result, f"versioned {method}")
+    if method != "DELETE":
+        read_back(user, {"displayName": "scimtest versioned write"})
+        return
+    gone = bulk.scim.get(path)
+    if gone.status != 404:
+        raise StateNotApplied(
+            "the versioned bulk DELETE reported success but the resource remains",
+            expected="GET answers 404",
+            actual=str(gone.status),
+            exchanges=[run.response.exchange, gone.exchange],
+        )
 
 
 # -- limits (RFC 7644 3.7.4) ---------------------------------------------------------------------
