@@ -565,6 +565,56 @@ def test_remove_filter_removes_every_match(
     read_back(user, {"emails": [{"value": work, "type": "work"}]})
 
 
+FILTER_OPERATORS = {
+    "co": 'emails[value co "{home_part}"]',
+    "sw": 'emails[value sw "{home_start}"]',
+    "ne": 'emails[type ne "work"]',
+    "and-pr": 'emails[type eq "home" and value pr]',
+}
+
+
+@clause("rfc7644-3.5.2.2-must-4", "rfc7644-3.4.2.2-must-9")
+@pytest.mark.parametrize("operator", sorted(FILTER_OPERATORS))
+def test_remove_with_filter_operator(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    read_back: ReadBack,
+    operator: str,
+) -> None:
+    """RFC 7644 3.5.2.2: a value filter in a path uses the filter grammar (co, sw, ne, pr, and)."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails")
+    base = make_user()
+    work, home = _addr(base, "w"), f"zz-home-{base['id'][:8]}@example.org"
+    user = make_user(emails=_emails(("work", work), ("home", home), primary="work"))
+    path = FILTER_OPERATORS[operator].format(
+        home_part=f"home-{base['id'][:8]}", home_start="zz-home-"
+    )
+    succeeded(patch(scim, capabilities, user, op("remove", path)))
+    read_back(user, {"emails": [{"value": work, "type": "work"}]})
+
+
+@clause("rfc7644-3.4.2.2-must-15", "rfc7643-7-must-7")
+def test_path_filter_honours_case_exactness(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.4.2.2: 'emails[type eq "HOME"]' matches "home" when type is not caseExact."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails.type")
+    rt = capabilities.resource_type("User")
+    schema = capabilities.schema(rt.schema) if rt else None
+    emails = schema.attribute("emails") if schema else None
+    kind = emails.sub("type") if emails else None
+    if kind is None or kind.case_exact:
+        raise Unsupported("the server declares emails.type caseExact")
+    base = make_user()
+    work, home = _addr(base, "w"), _addr(base, "h")
+    user = make_user(emails=_emails(("work", work), ("home", home), primary="work"))
+    succeeded(patch(scim, capabilities, user, op("remove", 'emails[type eq "HOME"]')))
+    read_back(user, {"emails": [{"value": work, "type": "work"}]})
+
+
 @clause("rfc7644-3.5.2.3-must-4")
 def test_replace_with_boolean_value_filter(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
@@ -1161,6 +1211,61 @@ def test_attributes_parameter_projects_the_response(
             actual=body,
             exchanges=[response.exchange],
         )
+
+
+@clause("rfc7644-3.9-may-1", "rfc7644-3.4.2.5-must-2", keyword="MUST")
+def test_excluded_attributes_on_patch_response(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.9: "excludedAttributes" on a PATCH leaves that attribute out of a 200 body."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "title")
+    user = make_user(title="Engineer")
+    response = patch(
+        scim,
+        capabilities,
+        user,
+        op("replace", "displayName", "Excluding"),
+        params={"excludedAttributes": "title"},
+    )
+    succeeded(response)
+    if response.status == 200:
+        body = response.json_object()
+        if "title" in body or body.get("id") != user["id"]:
+            raise ValueMismatch(
+                "the PATCH response ignores excludedAttributes=title",
+                expected='the resource with "id" and without "title"',
+                actual=body,
+                exchanges=[response.exchange],
+            )
+
+
+@clause("rfc7644-3.5.2-must-14", "rfc7644-3.5.2-must-15", "rfc7644-3.9-must-1")
+def test_group_patch_answer_lists_the_new_members(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, make_group: Maker
+) -> None:
+    """RFC 7644 3.5.2: a membership PATCH with "attributes=members" answers 200 with the
+    members as the PATCH left them (not as they were)."""
+    capabilities.require("patch")
+    alice, bob = make_user(), make_user()
+    group = make_group(members=[alice])
+    operation = op("add", "members", [{"value": bob["id"]}])
+    response = patch(
+        scim,
+        capabilities,
+        group,
+        operation,
+        resource_type="Group",
+        params={"attributes": "members"},
+    )
+    body = expect_status(response, 200).json_object()
+    expect_state(
+        {"members": [{"value": alice["id"]}, {"value": bob["id"]}]},
+        body,
+        capabilities,
+        "Group",
+        exchanges=[response.exchange],
+    )
 
 
 # -- meta: lastModified and version ------------------------------------------------------------

@@ -108,6 +108,21 @@ def _no_patch(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "patch": {"supported": False}}
 
 
+def _case_sensitive_filter(body: Any) -> Any:
+    """A server comparing a caseExact=false sub-attribute with case: "HOME" matches nothing."""
+    for op in body.get("Operations") or [] if isinstance(body, dict) else []:
+        if isinstance(op, dict) and isinstance(op.get("path"), str):
+            op["path"] = op["path"].replace('"HOME"', '"HOME (case-sensitive)"')
+    return body
+
+
+def _stale_members(body: dict[str, Any]) -> dict[str, Any]:
+    """A 200 PATCH body holding the Group as it was before the PATCH (one member less)."""
+    if isinstance(body.get("members"), list):
+        body["members"] = body["members"][:-1]
+    return body
+
+
 DUPLICATE_EMAILS = EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)
 IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
 FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
@@ -246,6 +261,13 @@ PROOFS = [
     Proof("test_patch::test_replace_with_boolean_value_filter",
           OnBody("PATCH", USER, pattern="primary eq true", inner=IgnoreWrite())),
     Proof("test_patch::test_replace_extension_sub_attribute_by_urn_path", IGNORE_URN_PATHS),
+    Proof("test_patch::test_remove_with_filter_operator", FILTER_IGNORED),
+    Proof("test_patch::test_path_filter_honours_case_exactness",
+          EditRequest("PATCH", USER, name="case-sensitive filter", edit=_case_sensitive_filter)),
+    Proof("test_patch::test_excluded_attributes_on_patch_response",
+          EditJson("PATCH", USER, name="excluded title returned", edit=_add_title)),
+    Proof("test_patch::test_group_patch_answer_lists_the_new_members",
+          EditJson("PATCH", GROUP, name="stale members in the answer", edit=_stale_members)),
 ]  # fmt: skip
 
 
