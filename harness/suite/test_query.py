@@ -680,6 +680,31 @@ def test_multi_valued_filter_matches_a_non_primary_value(
     _filtered(scim, capabilities, directory, expression, {"a"})
 
 
+PRESENCE = {
+    "name": ("name pr", set(PEOPLE)),
+    "emails": ("emails pr", set(PEOPLE)),
+    "phoneNumbers": ("phoneNumbers pr", set()),
+    "emails.type": ('emails[type eq "home"] and title pr', {"a", "b"}),
+}
+
+
+@clause("rfc7644-3.4.2.2-must-1")
+@pytest.mark.parametrize("shape", list(PRESENCE))
+def test_presence_of_a_complex_attribute(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, shape: str
+) -> None:
+    """RFC 7644 3.4.2.2: "pr" on a complex attribute matches a non-empty node, nothing else."""
+    _need_filter(capabilities)
+    expression, expected = PRESENCE[shape]
+    text = directory.scoped(expression)
+    response = scim.get(capabilities.endpoint("User"), params={"filter": text})
+    if shape == "emails.type" and response.status == 400:
+        raise Unsupported("the server refuses complex attribute filters (a MAY, Table 5)")
+    body, resources = _page(response, f"filter {text!r}")
+    _judge(Listing(body, resources, [response.exchange]), directory, expected,
+           what=f"filter {text!r}")  # fmt: skip
+
+
 @clause("rfc7644-3.4.2.2-must-12")
 @pytest.mark.parametrize("path", ["name.familyName", "name.givenName"])
 def test_sub_attribute_filter(
@@ -1701,6 +1726,29 @@ def test_projection_applies_to_a_single_resource(
         present, absent = ["id", "displayName", "emails"], _not_always(capabilities, ["title"])
     _check_shape(listing, directory, present=present, absent=absent,
                  what=f"GET {path}?{parameter}=title")  # fmt: skip
+
+
+@clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.9-must-1")
+def test_filter_applies_to_attributes_not_selected(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory
+) -> None:
+    """RFC 7644 3.4.2.2, 3.9: the filter applies to the resource, not to the projection asked."""
+    _need_filter(capabilities)
+    text = directory.scoped('title eq "Chemist"')
+    listing = _list_all(scim, capabilities.endpoint("User"), filter=text, attributes="userName")
+    _judge(listing, directory, {"c"}, what=f"filter {text!r} with attributes=userName")
+
+
+@clause("rfc7644-3.4.2.3-must-1", "rfc7644-3.9-must-1")
+def test_sort_applies_to_attributes_not_selected(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory
+) -> None:
+    """RFC 7644 3.4.2.3, 3.9: sortBy orders by the attribute even when it is not returned."""
+    _need_sort(capabilities)
+    listing = _sorted_listing(scim, capabilities, directory, sortBy="name.familyName",
+                              sortOrder="descending", attributes="userName")  # fmt: skip
+    _expect_order(listing, directory, ["d", "c", "b", "a"],
+                  "sortBy=name.familyName descending with attributes=userName")  # fmt: skip
 
 
 # -- queries at the server root (3.4.2.1) ------------------------------------------------------

@@ -237,6 +237,26 @@ def test_search_pages_with_start_index_and_count(
                             exchanges=listing.exchanges)  # fmt: skip
 
 
+@clause("rfc7644-3.4.3-may-2", "rfc7644-3.4.2.4-must-2", "rfc7644-3.4.2.4-must-3")
+@pytest.mark.parametrize("members", [{"startIndex": 0}, {"startIndex": -4}, {"count": -1}],
+                         ids=["startIndex-0", "startIndex-negative", "count-negative"])  # fmt: skip
+def test_search_out_of_range_paging_is_clamped(
+    scim: ScimClient, capabilities: Capabilities, people: Directory, members: dict[str, Any]
+) -> None:
+    """RFC 7644 3.4.3, 3.4.2.4: in a SearchRequest too, startIndex < 1 is 1, count < 0 is 0."""
+    _need_sort(capabilities)
+    listing = _searched(scim, capabilities, filter=people.scope, sortBy="userName",
+                        **{"count": 2, **members})  # fmt: skip
+    got = _order(listing, people)
+    wanted = [] if members.get("count", 0) < 0 else ["a", "b"]
+    if got != wanted or listing.body.get("totalResults") != len(PEOPLE):
+        raise ValueMismatch(f"a search with {members} (sortBy userName)",
+                            expected={"order": wanted, "totalResults": len(PEOPLE)},
+                            actual={"order": got,
+                                    "totalResults": listing.body.get("totalResults")},
+                            exchanges=listing.exchanges)  # fmt: skip
+
+
 @clause("rfc7644-3.4.3-may-2", "rfc7644-3.4.2.4-must-4")
 def test_search_count_zero_returns_only_the_total(
     scim: ScimClient, capabilities: Capabilities, people: Directory

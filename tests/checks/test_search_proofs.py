@@ -58,6 +58,8 @@ PROOFS = [
           EditParam("POST", USERS, param="sortOrder", add="descending")),
     Proof(s("test_search_pages_with_start_index_and_count"),
           EditParam("POST", USERS, param="startIndex", shift=1)),
+    Proof(s("test_search_out_of_range_paging_is_clamped"),
+          EditParam("POST", USERS, param="startIndex", pattern=r"^(0|-\d+)$", replacement="3")),
     Proof(s("test_search_count_zero_returns_only_the_total"),
           EditParam("POST", USERS, param="count", pattern=r"^0$", replacement="2")),
     Proof(s("test_search_creates_nothing"),
