@@ -8,6 +8,8 @@ their published characteristics say.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -800,4 +802,122 @@ def test_manager_display_name_is_read_only(
             expected=f"absent, or the manager's own name ({boss.get('displayName')!r})",
             actual=shown,
             exchanges=[response.exchange],
+        )
+
+
+@clause("rfc7643-3-must-6", "rfc7643-3.1-must-1")
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_common_attributes_are_present(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    resource_type: str,
+) -> None:
+    """RFC 7643 3.1: every resource carries the common attributes "id" and "meta"."""
+    response, body = _made_and_read(scim, capabilities, resource_type, make_user, make_group)
+    missing = [k for k in ("id", "meta") if not body.get(k)]
+    if missing:
+        raise SchemaViolation(
+            f"the {resource_type} lacks the common attributes {missing}",
+            expected="id and meta",
+            actual=sorted(body),
+            exchanges=[response.exchange],
+        )
+
+
+@clause("rfc7643-2.4-must-4")
+def test_primary_is_not_invented(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, run_prefix: str
+) -> None:
+    """RFC 7643 2.4: "primary" not specified SHALL be assumed false: the server sets none."""
+    emails = [
+        {"value": f"{run_prefix}first@example.org", "type": "work"},
+        {"value": f"{run_prefix}second@example.org", "type": "home"},
+    ]
+    user = make_user(emails=emails)
+    response, body = _read(scim, capabilities, "User", user["id"])
+    primaries = [e for e in body.get("emails") or [] if isinstance(e, dict) and e.get("primary")]
+    if primaries:
+        raise ValueMismatch(
+            "an email the client sent without primary came back primary",
+            expected="no primary email",
+            actual=body.get("emails"),
+            exchanges=[response.exchange],
+        )
+
+
+# The DER certificate of RFC 7643 section 8.2 (Babs Jensen's), base64 (RFC 4648 section 4).
+CERTIFICATE = (
+    "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"
+    "EzARBgNVBAgMCkNhbGlmb3JuaWExFDASBgNVBAoMC2V4YW1wbGUuY29tMRQwEgYD"
+    "VQQDDAtleGFtcGxlLmNvbTAeFw0xMTEwMjIwNjI0MzFaFw0xMjEwMDQwNjI0MzFa"
+    "MH8xCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm9ybmlhMRQwEgYDVQQKDAtl"
+    "eGFtcGxlLmNvbTEhMB8GA1UEAwwYTXMuIEJhcmJhcmEgSiBKZW5zZW4gSUlJMSIw"
+    "IAYJKoZIhvcNAQkBFhNiamVuc2VuQGV4YW1wbGUuY29tMIIBIjANBgkqhkiG9w0B"
+    "AQEFAAOCAQ8AMIIBCgKCAQEA7Kr+Dcds/JQ5GwejJFcBIP682X3xpjis56AK02bc"
+    "1FLgzdLI8auoR+cC9/Vrh5t66HkQIOdA4unHh0AaZ4xL5PhVbXIPMB5vAPKpzz5i"
+    "PSi8xO8SL7I7SDhcBVJhqVqr3HgllEG6UClDdHO7nkLuwXq8HcISKkbT5WFTVfFZ"
+    "zidPl8HZ7DhXkZIRtJwBweq4bvm3hM1Os7UQH05ZS6cVDgweKNwdLLrT51ikSQG3"
+    "DYrl+ft781UQRIqxgwqCfXEuDiinPh0kkvIi5jivVu1Z9QiwlYEdRbLJ4zJQBmDr"
+    "SGTMYn4lRc2HgHO4DqB/bnMVorHB0CC6AV1QoFK4GPe1LwIDAQABo3sweTAJBgNV"
+    "HRMEAjAAMCwGCWCGSAGG+EIBDQQfFh1PcGVuU1NMIEdlbmVyYXRlZCBDZXJ0aWZp"
+    "Y2F0ZTAdBgNVHQ4EFgQU8pD0U0vsZIsaA16lL8En8bx0F/gwHwYDVR0jBBgwFoAU"
+    "dGeKitcaF7gnzsNwDx708kqaVt0wDQYJKoZIhvcNAQEFBQADgYEAA81SsFnOdYJt"
+    "Ng5Tcq+/ByEDrBgnusx0jloUhByPMEVkoMZ3J7j1ZgI8rAbOkNngX8+pKfTiDz1R"
+    "C4+dx8oU6Za+4NJXUjlL5CvV6BEYb1+QAEJwitTVvxB/A67g42/vzgAtoRUeDov1"
+    "+GFiBZ+GNF/cAYKcMtGcrs2i97ZkJMo="
+)
+
+
+@clause("rfc7643-2.3.6-must-1", "rfc7643-4.1.2-must-5")
+def test_binary_values_are_base64(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7643 2.3.6, 4.1.2: binary values (x509Certificates.value) come back base64."""
+    core = capabilities.schema(capabilities.resource_type("User").schema)  # type: ignore[union-attr]
+    if core is None or core.attribute("x509Certificates") is None:
+        raise Unsupported('the published User schema has no "x509Certificates" attribute')
+    user = make_user(x509Certificates=[{"value": CERTIFICATE}])
+    response, body = _read(scim, capabilities, "User", user["id"])
+    values = [c.get("value") for c in body.get("x509Certificates") or [] if isinstance(c, dict)]
+    bad = [v for v in values if not _is_base64(v)]
+    if bad or not values:
+        raise ValueMismatch(
+            "x509Certificates values are missing or not base64",
+            expected=[CERTIFICATE],
+            actual=values,
+            exchanges=[response.exchange],
+        )
+
+
+def _is_base64(value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    padded = value + "=" * (-len(value) % 4)  # padding MAY be omitted (2.3.6)
+    try:
+        base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+@clause("rfc7643-2.3-should-1")
+def test_extension_attributes_use_scim_types(capabilities: Capabilities) -> None:
+    """RFC 7643 2.3: schema extensions SHOULD NOT introduce new data types."""
+    types = {"string", "boolean", "decimal", "integer", "dateTime", "binary", "reference",
+             "complex"}  # fmt: skip
+    odd: list[str] = []
+    for rt in capabilities.resource_types:
+        for urn, _ in rt.extensions:
+            ext = capabilities.schema(urn)
+            for attr in ext.attributes if ext else ():
+                odd += [f"{urn}:{a.name}={a.type}" for a in (attr, *attr.sub_attributes)
+                        if a.type not in types]  # fmt: skip
+    if odd:
+        raise SchemaViolation(
+            "extension attributes of types SCIM does not define",
+            expected=sorted(types),
+            actual=odd,
+            exchanges=list(capabilities.exchanges),
         )

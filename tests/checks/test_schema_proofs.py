@@ -132,6 +132,27 @@ def _keeps_manager_display_name() -> Any:
     return edit
 
 
+def _first_primary(body: Any) -> Any:
+    if isinstance(body, dict) and body.get("emails"):
+        body["emails"][0]["primary"] = True
+    return body
+
+
+def _cert_not_base64(body: Any) -> Any:
+    if isinstance(body, dict):
+        for cert in body.get("x509Certificates") or []:
+            cert["value"] = "-----BEGIN CERTIFICATE----- not base64!"
+    return body
+
+
+def _uuid_type(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("id") == ENTERPRISE:
+        for attr in schema.get("attributes") or []:
+            if attr.get("name") == "employeeNumber":
+                attr["type"] = "uuid"
+    return schema
+
+
 PROOFS = [
     Proof("test_schema::test_resource_matches_rfc_schema",
           EditJson("GET", ITEM, name="schemas a string",
@@ -211,6 +232,16 @@ PROOFS = [
     Proof("test_schema::test_manager_display_name_is_read_only",
           EditExchange("*", "/Users(/[^/]+)?", name="manager.displayName stored as sent",
                        edit=_keeps_manager_display_name())),
+    Proof("test_schema::test_common_attributes_are_present",
+          EditJson("GET", ITEM, name="meta left out",
+                   edit=lambda b: {k: v for k, v in b.items() if k != "meta"})),
+    Proof("test_schema::test_primary_is_not_invented",
+          EditJson("GET", USER, name="first email made primary", edit=_first_primary)),
+    Proof("test_schema::test_binary_values_are_base64",
+          EditJson("GET", USER, name="certificate not base64", edit=_cert_not_base64)),
+    Proof("test_schema::test_extension_attributes_use_scim_types",
+          EditJson("GET", "/Schemas.*", name="extension attribute of type uuid",
+                   edit=_schemas(_uuid_type))),
 ]  # fmt: skip
 
 
