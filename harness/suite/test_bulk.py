@@ -586,6 +586,24 @@ def test_put_to_unknown_id_creates_nothing(bulk: Bulk, user_body: Any) -> None:
         )
 
 
+@clause("rfc7644-3.5.2-must-12", "rfc7644-3.1-must-3")
+def test_failed_patch_operation_changes_nothing(bulk: Bulk, make_user: Any, read_back: Any) -> None:
+    """RFC 7644 3.5.2, 3.7: a bulk PATCH failing on one of its operations is not applied at all."""
+    bulk.capabilities.require("patch")
+    user = make_user()
+    data = _patch("displayName", "scimtest half-applied")
+    data["Operations"].append({"op": "scimtest-bogus", "path": "displayName", "value": "x"})
+    run = bulk.run([{"method": "PATCH", "path": bulk.path("User", user["id"]), "data": data}])
+    result = run.by_method("PATCH")[0] if run.by_method("PATCH") else {}
+    if _ok(result):
+        raise run.problem(
+            'a PATCH with the unknown op "scimtest-bogus" was reported as done',
+            expected="an error status (400)",
+            actual=result,
+        )
+    read_back(user, {"displayName": user.get("displayName")})
+
+
 @clause("rfc7644-3.7-must-10")
 def test_failure_does_not_stop_the_others(bulk: Bulk, user_body: Any, read_back: Any) -> None:
     """RFC 7644 3.7: without failOnErrors, the server performs the rest despite a failure."""

@@ -11,6 +11,7 @@ from defects.bulk_etag_defects import (
     DropBulkIdReferences,
     ErrorStatus,
     FakeBulkSuccess,
+    PartialPatchReportedFailed,
     ProcessDespiteLimit,
     RewriteBulkRequest,
     StoreBulkIdLiterally,
@@ -152,6 +153,7 @@ PROOFS = [
           EMPTY_ANSWER),
     Proof("test_bulk::test_bulk_requires_a_valid_credential", AllowWithoutToken("POST", "/Bulk")),
     Proof("test_bulk::test_unresolved_bulk_id_is_never_stored", StoreBulkIdLiterally()),
+    Proof("test_bulk::test_failed_patch_operation_changes_nothing", PartialPatchReportedFailed()),
 ]  # fmt: skip
 
 

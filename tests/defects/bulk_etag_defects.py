@@ -24,6 +24,7 @@ __all__ = [
     "FakeBulkSuccess",
     "FirstTagOnly",
     "MeStandIn",
+    "PartialPatchReportedFailed",
     "ProcessDespiteLimit",
     "RandomEtag",
     "ReplaceRequestHeader",
@@ -209,6 +210,38 @@ class FakeBulkSuccess(Defect):
         exchange.status = 200
         payload = {"schemas": [BULK_RESPONSE], "Operations": results}
         exchange.set_response_body(json.dumps(payload).encode())
+
+
+@dataclass(frozen=True)
+class PartialPatchReportedFailed(Defect):
+    """Apply the valid operations of a bulk PATCH, skip the bad ones, and report a 400."""
+
+    method: str = "POST"
+    path: str = "/Bulk"
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        body = _json_request(exchange)
+        if not isinstance(body, dict):
+            return
+        for op in body.get("Operations") or []:
+            data = op.get("data") if isinstance(op, dict) else None
+            if op.get("method") == "PATCH" and isinstance(data, dict):
+                data["Operations"] = [
+                    o for o in data.get("Operations") or []
+                    if str(o.get("op", "")).lower() in ("add", "remove", "replace")
+                ]  # fmt: skip
+        _set_request(exchange, body)
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        try:
+            body = json.loads(exchange.response_body)
+        except ValueError:
+            return
+        for result in body.get("Operations") or []:
+            if result.get("method") == "PATCH":
+                result["status"] = "400"
+                result["response"] = json.loads(_error(400, "Unknown op."))
+        exchange.set_response_body(json.dumps(body).encode())
 
 
 @dataclass(frozen=True)
