@@ -256,7 +256,7 @@ def test_create_ignores_client_meta(
         )
 
 
-@clause("rfc7644-3.3-must-2", "rfc7643-4.1.2-must-4")
+@clause("rfc7644-3.3-must-2", "rfc7644-3.3-must-1", "rfc7643-4.1.2-must-4")
 def test_create_ignores_read_only_groups(
     scim: ScimClient,
     capabilities: Capabilities,
@@ -360,7 +360,7 @@ def test_create_user_name_differing_in_case_is_409(
     expect_scim_error(response, 409, "uniqueness")
 
 
-@clause("rfc7643-4.1.1-must-2", "rfc7643-7-should-3")
+@clause("rfc7643-4.1.1-must-2", "rfc7643-7-should-3", "rfc7643-7-should-2")
 def test_refused_duplicate_leaves_the_original(
     scim: ScimClient,
     capabilities: Capabilities,
@@ -657,3 +657,19 @@ def test_create_accepts_entra_misspelt_urn(
             actual=got.get("schemas"),
             exchanges=[response.exchange, got_response.exchange],
         )
+
+
+@clause("rfc7643-2.3.8-must-1")
+def test_create_accepts_attributes_in_any_order(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    created: CreatedResources,
+    user_body: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 2.3.8: servers MUST NOT require attributes in any order ("schemas" last here)."""
+    body = user_body()
+    reordered = {k: body[k] for k in reversed(list(body))}
+    reordered["name"] = {k: body["name"][k] for k in reversed(list(body["name"]))}
+    response = expect_status(_post(scim, capabilities, created, "User", reordered), 201)
+    read_back(response.json_object(), _sent(body))

@@ -58,7 +58,7 @@ def _datetime(value: Any) -> datetime | None:
 # -- replacement takes effect (RFC 7644 3.5, 3.5.1) ------------------------------------------------
 
 
-@clause("rfc7644-3.5-must-1", "rfc7644-3.5.1-must-2")
+@clause("rfc7644-3.5-must-1", "rfc7644-3.5.1-must-2", "rfc7643-7-may-8")
 def test_put_replaces_attributes(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
@@ -176,6 +176,30 @@ def test_put_own_user_name_in_other_case_is_not_a_conflict(
     body = {**_writable(user), "userName": str(user["userName"]).upper()}
     why = "a PUT re-sending the User's own userName (upper-cased) was refused"
     expect_status(_put(scim, capabilities, user, body), 200, why=why)
+
+
+@clause("rfc7643-7-may-10", "rfc7643-7-must-11", "rfc7644-3.5.1-must-2", keyword="MUST")
+def test_put_sets_a_write_only_password(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7643 7: a writeOnly attribute (password) MAY be updated at any time, never returned."""
+    capabilities.require("changePassword")
+    core = capabilities.schema(USER_URN)
+    if core is None or core.attribute("password") is None:
+        raise Unsupported('the published User schema has no "password" attribute')
+    user = make_user()
+    secret = f"Scimtest-{uuid.uuid4().hex[:12]}!"
+    response = expect_status(
+        _put(scim, capabilities, user, {**_writable(user), "password": secret}), 200
+    )
+    got = expect_status(scim.get(_path(capabilities, "User", user["id"])), 200)
+    if secret in response.text or secret in got.text or "password" in got.json_object():
+        raise ValueMismatch(
+            "the password set by PUT is returned",
+            expected="no password in any response",
+            actual="(the password appears)",
+            exchanges=[response.exchange, got.exchange],
+        )
 
 
 # -- clearing (RFC 7644 3.5.1, RFC 7643 2.5) -------------------------------------------------------
@@ -441,7 +465,7 @@ def _immutable_string(capabilities: Capabilities) -> tuple[str, AttributeInfo] |
     return None
 
 
-@clause("rfc7644-3.5.1-must-4", "rfc7643-7-must-10")
+@clause("rfc7644-3.5.1-must-4", "rfc7643-7-must-10", "rfc7643-7-may-9")
 def test_put_cannot_change_an_immutable_attribute(
     scim: ScimClient,
     capabilities: Capabilities,

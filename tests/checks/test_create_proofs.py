@@ -151,6 +151,9 @@ PROOFS = [
                      when=lambda b: isinstance(b, dict) and b.get("members") == [])),
     Proof("test_create::test_create_accepts_entra_misspelt_urn",
           EditJson("GET", "/Users/[^/]+", name="unknown URN kept", edit=_keep_misspelt_urn)),
+    Proof("test_create::test_create_accepts_attributes_in_any_order",
+          RefuseBody("POST", "/Users", name='"schemas" must come first',
+                     when=lambda b: isinstance(b, dict) and next(iter(b), "") != "schemas")),
 ]  # fmt: skip
 
 

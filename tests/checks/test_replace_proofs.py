@@ -65,6 +65,12 @@ def _active_string(body: Any) -> Any:
     return body
 
 
+def _echo_password(body: Any) -> Any:
+    if isinstance(body, dict) and body.get("id"):
+        body["password"] = "Scimtest-stored-in-clear"
+    return body
+
+
 PROOFS = [
     Proof("test_replace::test_put_replaces_attributes", IgnoreWrite("PUT", USER)),
     Proof("test_replace::test_put_returns_the_replaced_resource",
@@ -112,6 +118,8 @@ PROOFS = [
                      when=_shouted_user_name, status=409, scim_type="uniqueness")),
     Proof("test_replace::test_put_accepts_boolean_string",
           EditJson("GET", USER, name="active stored as a string", edit=_active_string)),
+    Proof("test_replace::test_put_sets_a_write_only_password",
+          EditJson("GET", USER, name="password echoed", edit=_echo_password)),
 ]  # fmt: skip
 
 
