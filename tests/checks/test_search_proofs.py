@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from defects.catalog import EditJson, ReplaceBody, RewriteStatus
+from defects.catalog import EditJson, RewriteStatus
 from defects.proving import Proof, Reference
 from defects.query_defects import (
     EditParam,
+    NoMatchIs404,
     RewriteFilter,
     by_defect,
-    error_body,
     list_edit,
     prove_together,
     served_query_reference,
@@ -44,7 +44,7 @@ PROOFS = [
     Proof(s("test_search_filter_selects_exactly_the_matches"),
           RewriteFilter("POST", USERS, pattern=r" or ", replacement=" and ")),
     Proof(s("test_search_without_match_is_200_with_zero_total"),
-          ReplaceBody("POST", USERS, body=error_body(404), content_type=SCIM, status=404)),
+          NoMatchIs404("POST", USERS)),
     Proof(s("test_search_attributes_select_the_returned_attributes"),
           EditParam("POST", USERS, param="attributes", drop=True)),
     Proof(s("test_search_excluded_attributes_remove_defaults"),

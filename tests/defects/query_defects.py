@@ -26,6 +26,7 @@ from defects.serve import serve
 __all__ = [
     "CaseInsensitiveEq",
     "EditParam",
+    "NoMatchIs404",
     "QuerySwitchboard",
     "Refuse",
     "RewriteFilter",
@@ -253,3 +254,31 @@ class CaseInsensitiveEq(Defect):
         kept = [r for r in body["Resources"] if all(value(r) == w for w in wanted)]
         body.update(Resources=kept, totalResults=len(kept), itemsPerPage=len(kept))
         exchange.set_response_body(json.dumps(body).encode())
+
+
+@dataclass(frozen=True)
+class NoMatchIs404(Defect):
+    """A filtered query or search without matches is answered 404 instead of 200 (the
+    compliance issue that puts an Entra ID provisioning job in quarantine)."""
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        filtered = "filter=" in exchange.query
+        if exchange.method.upper() == "POST":
+            try:
+                filtered = "filter" in json.loads(exchange.body or b"{}")
+            except (ValueError, TypeError):
+                filtered = False
+        exchange.notes["filtered"] = filtered
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        try:
+            body = json.loads(exchange.response_body)
+        except ValueError:
+            return
+        if (
+            exchange.notes.get("filtered")
+            and isinstance(body, dict)
+            and body.get("totalResults") == 0
+        ):
+            exchange.status = 404
+            exchange.set_response_body(error_body(404))
