@@ -1244,6 +1244,20 @@ def test_sort_by_any_spelling_of_the_attribute(
 
 
 @clause("rfc7644-3.4.2.3-must-1")
+def test_sort_by_extension_attribute(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory
+) -> None:
+    """RFC 7644 3.4.2.3, 3.10: sortBy takes a URN-qualified extension attribute."""
+    _need_sort(capabilities)
+    if not directory.enterprise:
+        raise Unsupported("the User resource type declares no enterprise extension")
+    listing = _sorted_listing(scim, capabilities, directory, sortBy=f"{ENTERPRISE_URN}:department",
+                              sortOrder="descending")  # fmt: skip
+    for first in ("a", "c"):  # Sales (b) before Research (a, c), descending
+        _expect_order(listing, directory, ["b", first], "sortBy=<enterprise>:department descending")
+
+
+@clause("rfc7644-3.4.2.3-must-1")
 def test_sort_multi_valued_by_primary_value(
     scim: ScimClient, capabilities: Capabilities, directory: Directory
 ) -> None:
@@ -1338,6 +1352,23 @@ def test_count_limits_the_page(
                             expected=f"at most {count}", actual=len(listing.resources),
                             exchanges=listing.exchanges)  # fmt: skip
     _expect_total(listing, f"count={count}")
+
+
+@clause("rfc7644-3.4.2.4-must-4", "rfc7644-3.4.2-must-4", "rfc7644-3.4.2-must-5")
+def test_count_limits_an_unfiltered_list(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory
+) -> None:
+    """RFC 7644 3.4.2.4: count=1 on /Users returns one resource and says which page it is
+    (needs no filter support; the directory guarantees several users).
+    """
+    listing = _list(scim, capabilities.endpoint("User"), count=1)
+    body = listing.body
+    shape = {"Resources": len(listing.resources), "itemsPerPage": body.get("itemsPerPage"),
+             "startIndex": body.get("startIndex")}  # fmt: skip
+    if shape != {"Resources": 1, "itemsPerPage": 1, "startIndex": 1}:
+        raise ValueMismatch("GET /Users?count=1 is not a first page of one resource",
+                            expected={"Resources": 1, "itemsPerPage": 1, "startIndex": 1},
+                            actual=shape, exchanges=listing.exchanges)  # fmt: skip
 
 
 @clause("rfc7644-3.4.2.4-must-4")

@@ -165,6 +165,9 @@ PROOFS = [
                    edit=_sorted_by(lambda r: str(r.get("displayName", ""))))),
     Proof(q("test_sort_by_any_spelling_of_the_attribute"),
           Refuse("GET", USERS, query=r"sortBy=(NAME|urn)", scim_type="invalidValue")),
+    Proof(q("test_sort_by_extension_attribute"),
+          EditJson("GET", USERS, query="sortBy=urn", name="reversed",
+                   edit=list_edit(lambda rs: rs[::-1]))),
     Proof(q("test_sort_multi_valued_by_primary_value"),
           EditJson("GET", USERS, query="sortBy=emails", name="first value, not primary",
                    edit=_sorted_by(_first_email))),
@@ -176,6 +179,8 @@ PROOFS = [
                    edit=_sorted_by(lambda r: "title" in r))),
     # paging
     Proof(q("test_count_limits_the_page"), EditParam("GET", USERS, param="count", drop=True)),
+    Proof(q("test_count_limits_an_unfiltered_list"),
+          EditJson("GET", USERS, name="no itemsPerPage", edit=_without("itemsPerPage"))),
     Proof(q("test_count_zero_returns_only_the_total"),
           EditParam("GET", USERS, param="count", pattern=r"^0$", replacement="2")),
     Proof(q("test_negative_count_is_zero"),
