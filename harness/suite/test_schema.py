@@ -921,3 +921,41 @@ def test_extension_attributes_use_scim_types(capabilities: Capabilities) -> None
             actual=odd,
             exchanges=list(capabilities.exchanges),
         )
+
+
+# (schema, attribute, characteristic, value the RFC gives it) for attributes whose
+# characteristic is a requirement, not a default a server may change.
+PUBLISHED_RULES = [
+    ("User", "userName", "required", True),  # RFC 7643 4.1.1: REQUIRED
+    ("Group", "displayName", "required", True),  # RFC 7643 4.2: REQUIRED
+    ("User", "password", "mutability", "writeOnly"),  # RFC 7643 4.1.1
+    ("User", "password", "returned", "never"),  # RFC 7643 4.1.1, 7
+    ("User", "groups", "mutability", "readOnly"),  # RFC 7643 4.1.2
+]
+
+
+@clause("rfc7643-4.1.1-must-3", "rfc7643-4.2-must-1", "rfc7643-4.1.1-must-7",
+        "rfc7643-4.1.2-must-4")  # fmt: skip
+@pytest.mark.parametrize(
+    ("resource_type", "name", "characteristic", "value"),
+    PUBLISHED_RULES,
+    ids=[f"{r}.{n}.{c}" for r, n, c, _ in PUBLISHED_RULES],
+)
+def test_published_characteristics_match_the_rfc(
+    capabilities: Capabilities, resource_type: str, name: str, characteristic: str, value: Any
+) -> None:
+    """RFC 7643 4: userName and Group displayName are REQUIRED, password writeOnly/never,
+    groups readOnly, wherever the server publishes these attributes."""
+    rt = capabilities.resource_type(resource_type)
+    schema = capabilities.schema(rt.schema) if rt else None
+    attr = schema.attribute(name) if schema else None
+    if attr is None:
+        raise Unsupported(f"the server publishes no {resource_type}.{name}")
+    published = getattr(attr, characteristic)
+    if published != value:
+        raise SchemaViolation(
+            f"/Schemas gives {resource_type}.{name} the wrong {characteristic}",
+            expected={characteristic: value},
+            actual={characteristic: published},
+            exchanges=list(capabilities.exchanges),
+        )

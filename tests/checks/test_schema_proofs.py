@@ -153,6 +153,19 @@ def _uuid_type(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _password_returned(schema: dict[str, Any]) -> dict[str, Any]:
+    for attr in schema.get("attributes") or []:
+        if attr.get("name") == "password":
+            attr["returned"] = "default"
+    return schema
+
+
+def _email_twice(body: Any) -> Any:
+    if isinstance(body, dict) and body.get("emails"):
+        body["emails"] = [body["emails"][0], *body["emails"]]
+    return body
+
+
 PROOFS = [
     Proof("test_schema::test_resource_matches_rfc_schema",
           EditJson("GET", ITEM, name="schemas a string",
@@ -242,6 +255,11 @@ PROOFS = [
     Proof("test_schema::test_extension_attributes_use_scim_types",
           EditJson("GET", "/Schemas.*", name="extension attribute of type uuid",
                    edit=_schemas(_uuid_type))),
+    Proof("test_schema::test_published_characteristics_match_the_rfc",
+          EditJson("GET", "/Schemas.*", name="password returned by default",
+                   edit=_schemas(_password_returned))),
+    Proof("test_schema::test_same_type_and_value_not_returned_twice",
+          EditJson("GET", USER, name="first email returned twice", edit=_email_twice)),
 ]  # fmt: skip
 
 
