@@ -405,6 +405,28 @@ def test_pathless_replace_renames_group(
     read_back(group, {"displayName": name, **members(alice)}, "Group")
 
 
+@clause("rfc7643-4.2-may-1", "rfc7644-3.5.2-may-2", keyword="MAY")
+def test_add_group_as_member(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 4.2: a member MAY be a Group; if the server accepts a nested Group, it holds it.
+
+    A clean refusal skips (nested groups are optional); a success that adds nothing fails.
+    """
+    capabilities.require("patch")
+    inner, outer = make_group(), make_group()
+    op = {"op": "add", "path": "members", "value": [{"value": inner["id"], "type": "Group"}]}
+    response = patch_group(scim, capabilities, outer, op)
+    if 400 <= response.status < 500:
+        expect_scim_error(response, range(400, 500))
+        raise Unsupported("the server refuses a Group as a member (nested groups are optional)")
+    succeeded(response)
+    _must_hold(read_back, outer, {"members": [{"value": inner["id"]}]})
+
+
 @clause("rfc7644-3.5.2-may-1", "rfc7644-3.5.2.1-must-1")
 def test_fifty_members_in_one_patch(
     scim: ScimClient,

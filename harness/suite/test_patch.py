@@ -340,6 +340,44 @@ def test_replace_active_by_path(
     read_back(user, {"active": False, "userName": user["userName"]})
 
 
+@clause("rfc7643-4.1.1-must-1", "rfc7644-3.5.2-may-1")
+def test_replace_user_name(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.2.3: the readWrite userName can be replaced (an IdP renames its user)."""
+    capabilities.require("patch")
+    user = make_user()
+    renamed = str(user["userName"]).replace("@", ".renamed@")
+    succeeded(patch(scim, capabilities, user, op("replace", "userName", renamed)))
+    read_back(user, {"userName": renamed, "displayName": user["displayName"]})
+
+
+@clause("rfc7643-7-may-10", "rfc7643-7-must-11", keyword="MUST")
+def test_replace_write_only_password(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 7: the writeOnly password MAY be updated at any time and is never returned."""
+    capabilities.require("patch")
+    capabilities.require("changePassword")
+    needs(capabilities, "User", "password")
+    user = make_user()
+    response = succeeded(patch(scim, capabilities, user, op("replace", "password", "Sc1m-t3st!pw")))
+    if response.status == 200 and "password" in response.json_object():
+        raise ValueMismatch(
+            "the PATCH answer returns the writeOnly password",
+            expected="no password",
+            actual="password present",
+            exchanges=[response.exchange],
+        )
+    got = read_back(user, {"userName": user["userName"]})
+    if "password" in got:
+        raise ValueMismatch(
+            "the read-back returns the writeOnly password",
+            expected="no password",
+            actual="password present",
+        )
+
+
 # -- multi-valued attributes -----------------------------------------------------------------
 
 
@@ -956,6 +994,16 @@ def test_read_only_attribute_remove_is_400_mutability(
     refused_unchanged(response, user, read_back, scim_type="mutability")
 
 
+def _required(capabilities: Capabilities, resource_type: str) -> str:
+    """A required attribute a client may write (userName, displayName); skip if none."""
+    rt = capabilities.resource_type(resource_type)
+    schema = capabilities.schema(rt.schema) if rt else None
+    for attr in schema.attributes if schema else ():
+        if attr.required and attr.mutability in ("readWrite", "immutable"):
+            return attr.name
+    raise Unsupported(f"the server's {resource_type} schema declares no required attribute")
+
+
 @clause("rfc7644-3.5.2.2-must-6", "rfc7643-4.1.1-must-3", "rfc7643-4.2-must-1")
 @pytest.mark.parametrize("resource_type", ["User", "Group"])
 def test_required_attribute_remove_is_400_mutability(
@@ -968,33 +1016,32 @@ def test_required_attribute_remove_is_400_mutability(
 ) -> None:
     """RFC 7644 3.5.2.2: removing a required attribute fails with scimType "mutability"."""
     capabilities.require("patch")
-    rt = capabilities.resource_type(resource_type)
-    schema = capabilities.schema(rt.schema) if rt else None
-    required = [
-        a.name
-        for a in (schema.attributes if schema else ())
-        if a.required and a.mutability in ("readWrite", "immutable")
-    ]
-    if not required:
-        raise Unsupported(f"the server's {resource_type} schema declares no required attribute")
+    name = _required(capabilities, resource_type)
     resource = make_user() if resource_type == "User" else make_group()
-    response = patch(
-        scim, capabilities, resource, op("remove", required[0]), resource_type=resource_type
-    )
+    response = patch(scim, capabilities, resource, op("remove", name), resource_type=resource_type)
     refused_unchanged(
         response, resource, read_back, scim_type="mutability", resource_type=resource_type
     )
 
 
 @clause("rfc7644-3.5.2.2-must-6", "rfc7644-3.5.2-must-12")
+@pytest.mark.parametrize("resource_type", ["User", "Group"])
 def test_required_attribute_replaced_by_null_is_refused(
-    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+    resource_type: str,
 ) -> None:
-    """RFC 7644 3.5.2.2: a PATCH that leaves a required attribute (userName) unassigned fails."""
+    """RFC 7644 3.5.2.2: a replace with null that leaves a required attribute unassigned fails."""
     capabilities.require("patch")
-    user = make_user()
-    response = patch(scim, capabilities, user, op("replace", "userName", None))
-    refused_unchanged(response, user, read_back)
+    name = _required(capabilities, resource_type)
+    resource = make_user() if resource_type == "User" else make_group()
+    response = patch(
+        scim, capabilities, resource, op("replace", name, None), resource_type=resource_type
+    )
+    refused_unchanged(response, resource, read_back, resource_type=resource_type)
 
 
 @clause("rfc7643-4.1.1-must-2", "rfc7644-3.5.2-must-12")

@@ -165,6 +165,8 @@ PROOFS = [
           OnBody("PATCH", GROUP, pattern=r'"type"', inner=Refuse(scim_type="mutability"))),
     Proof("test_groups::test_pathless_replace_renames_group",
           OnBody("PATCH", GROUP, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
+    Proof("test_groups::test_add_group_as_member",
+          OnBody("PATCH", GROUP, pattern=r'"type"\s*:\s*"Group"', inner=IgnoreWrite())),
 ]  # fmt: skip
 
 PROVER = BatchedProver(PROOFS)

@@ -161,7 +161,7 @@ PROOFS = [
           EditRequest("PATCH", USER, name="add replaces", edit=_op_to("replace", "emails"))),
     Proof("test_patch::test_add_existing_value_is_not_duplicated", DUPLICATE_EMAILS),
     Proof("test_patch::test_add_same_type_and_value_is_not_duplicated", DUPLICATE_EMAILS),
-    Proof("test_patch::test_required_attribute_replaced_by_null_is_refused", IGNORED),
+    Proof("test_patch::test_required_attribute_replaced_by_null_is_refused", ACCEPTS_ANYTHING),
     Proof("test_patch::test_duplicate_user_name_is_refused", IGNORED),
     Proof("test_patch::test_duplicate_user_name_is_409_uniqueness",
           RewriteStatus("PATCH", USER, from_status=409, to_status=400)),
@@ -268,6 +268,10 @@ PROOFS = [
           EditJson("PATCH", USER, name="excluded title returned", edit=_add_title)),
     Proof("test_patch::test_group_patch_answer_lists_the_new_members",
           EditJson("PATCH", GROUP, name="stale members in the answer", edit=_stale_members)),
+    Proof("test_patch::test_replace_user_name",
+          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"userName"', inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_write_only_password",
+          OnBody("PATCH", USER, pattern=r'"password"', inner=Refuse())),
 ]  # fmt: skip
 
 
