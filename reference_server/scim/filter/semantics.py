@@ -14,6 +14,8 @@ Decisions (RFC 7644 section 3.4.2.2 leaves them open), identical in both evaluat
 - gt/ge/lt/le on boolean or binary: invalidFilter (section 3.4.2.2); co/sw/ew on
   boolean, numbers and dateTime: invalidFilter. Values must fit the attribute's type
   ("True"/"False" strings are accepted for booleans, as on input).
+- `members.value`/`type`/`display` and a User's `groups.value`/`display` read the
+  `group_members` rows (display: the other resource's `display` column), never a list.
 - writeOnly and returned "never" attributes (password) cannot be filtered on: a filter
   would disclose them.
 - Strings compare case-insensitively unless the attribute is caseExact; ordering is by
@@ -166,10 +168,11 @@ def _special(
         return f"Attribute '{low}' cannot be used in a filter on this server."
     if top in ("members", "groups") and attr.multi_valued:
         field = "value" if sub is None else sub.name.lower()
-        if field not in ("value", "type") or (top == "groups" and field != "value"):
+        allowed = ("value", "type", "display") if top == "members" else ("value", "display")
+        if field not in allowed:
             return f"Attribute '{low}' cannot be used in a filter on this server."
         case_exact = sub.case_exact if sub is not None else True
-        if field == "type":
+        if field in ("type", "display"):
             case_exact = False
         kind = "text"
         return Leaf(top, field, kind, case_exact, attr.name, sub.name if sub else None, None)

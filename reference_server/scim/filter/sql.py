@@ -124,11 +124,19 @@ class _Builder:
         owner = m.c.group_id if leaf.source == "members" else m.c.member_id
         return and_(m.c.tenant_id == self.tenant_id, owner == resources.c.id)
 
-    @staticmethod
-    def _member_column(m: Any, leaf: Leaf) -> Any:
+    def _member_column(self, m: Any, leaf: Leaf) -> Any:
+        other = m.c.member_id if leaf.source == "members" else m.c.group_id
         if leaf.key == "type":
             return func.lower(m.c.member_type)
-        return m.c.member_id if leaf.source == "members" else m.c.group_id
+        if leaf.key == "display":  # the label storage keeps on the other resource's row
+            r = resources.alias()
+            label = (
+                select(r.c.display)
+                .where(r.c.tenant_id == self.tenant_id, r.c.id == other)
+                .scalar_subquery()
+            )
+            return func.lower(label)
+        return other
 
     def _rows(
         self, leaf: Leaf, scope: _Scope, cond: Any, paths: tuple[str, ...] | None = None
@@ -159,7 +167,10 @@ class _Builder:
             if scope.row is not None:
                 return nonempty(self._member_column(scope.row, leaf))
             m = group_members.alias()
-            return exists(select(literal(1)).where(self._membership(m, leaf)))
+            where = [self._membership(m, leaf)]
+            if leaf.key == "display":
+                where.append(nonempty(self._member_column(m, leaf)))
+            return exists(select(literal(1)).where(*where))
 
         def cond(x: Any) -> ColumnElement[bool]:
             return or_(x.c.v_text.is_(None), x.c.v_text != "")

@@ -119,6 +119,21 @@ def load(engine: sa.Engine, resource_type: str, bodies: list[dict[str, Any]]) ->
                             member_type=member["type"] or "User",
                         )
                     )
+                if resource_type == "Group" and i == 0:  # labels for members.display
+                    for mid, label in MEMBER_LABELS.items():
+                        conn.execute(
+                            tables.resources.insert().values(
+                                tenant_id=tenant,
+                                id=mid,
+                                resource_type="User",
+                                data="{}",
+                                version=1,
+                                created="x",
+                                last_modified="x",
+                                user_name_lower=mid,
+                                display=label if tenant == TENANT else "other",
+                            )
+                        )
                 if tenant == TENANT:
                     full = dict(
                         stored,
@@ -131,10 +146,19 @@ def load(engine: sa.Engine, resource_type: str, bodies: list[dict[str, Any]]) ->
                     )
                     if resource_type == "Group":
                         full["members"] = [
-                            {"value": m["value"], "type": m["type"] or "User"} for m in members
+                            {"value": m["value"], "type": m["type"] or "User"}
+                            | (
+                                {"display": MEMBER_LABELS[m["value"]]}
+                                if m["value"] in MEMBER_LABELS
+                                else {}
+                            )
+                            for m in members
                         ]
                     docs[rid] = full
     return docs
+
+
+MEMBER_LABELS = {"u1": "Alice", "U1": "ALICE Bee", "u2": "bob"}
 
 
 def sql_ids(engine: sa.Engine, resource_type: str, f: Filter) -> list[str] | str:
@@ -318,10 +342,12 @@ GROUP_PATHS: dict[str, tuple[str, Any]] = {
     "members": ("text", st.sampled_from(["u1", "U1", "u", "g9"])),
     "members.value": ("text", st.sampled_from(["u1", "U1", "u", "g9"])),
     "members.type": ("text", st.sampled_from(["User", "group"])),
+    "members.display": ("text", st.sampled_from(["alice", "Bob", "b", "E"])),
 }
 MEMBER_SUBS: dict[str, tuple[str, Any]] = {
     "value": ("text", st.sampled_from(["u1", "U1", "u2", "1"])),
     "type": ("text", st.sampled_from(["User", "GROUP"])),
+    "display": ("text", st.sampled_from(["alice", "Bob", "b", "E"])),
 }
 GROUP_FILTERS = combine(
     st.one_of(
@@ -431,6 +457,9 @@ FIXED_GROUPS: list[dict[str, Any]] = [
         ("not (members pr)", ["r1"]),
         ('displayName eq "engineering"', ["r0"]),
         ('members.value ne "u1"', ["r1"]),
+        ('members[display eq "alice"]', ["r0"]),
+        ('members.display sw "AL"', ["r0"]),
+        ("members.display pr", ["r0"]),
     ],
 )
 def test_fixed_group_filters(engine: sa.Engine, text: str, expected: list[str]) -> None:
