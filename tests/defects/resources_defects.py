@@ -202,13 +202,12 @@ class JoinGroupsFromUserBody(Defect):
 
 @dataclass(frozen=True)
 class ForgetDeletion(Defect):
-    """Deleting a User or Group does not touch memberships (or, `cascade`, deletes members).
+    """Deleting a User or Group does not touch memberships.
 
     Remembers memberships from Group writes; after a DELETE, GETs still show the deleted
-    resource in memberships, or (cascade) a deleted Group's member Users answer 404.
+    resource in the other side's memberships.
     """
 
-    cascade: bool = False
     members: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
     deleted: set[str] = field(default_factory=set, compare=False, repr=False)
 
@@ -226,7 +225,7 @@ class ForgetDeletion(Defect):
         if exchange.method != "GET" or not item or not isinstance(body, dict):
             return
         kind, rid = item
-        if kind == "Groups" and not self.cascade:
+        if kind == "Groups":
             ghosts = [u for u in self.members.get(rid, []) if u in self.deleted]
             present = {str(m.get("value")) for m in body.get("members") or []}
             extra = [{"value": u, "type": "User"} for u in ghosts if u not in present]
@@ -235,9 +234,7 @@ class ForgetDeletion(Defect):
                 exchange.set_response_body(json.dumps(body).encode())
         elif kind == "Users":
             gone = [g for g, us in self.members.items() if g in self.deleted and rid in us]
-            if gone and self.cascade:
-                _error(exchange, 404, f"User {rid} not found")
-            elif gone:
+            if gone:
                 body["groups"] = [*(body.get("groups") or []),
                                   *({"value": g, "type": "direct"} for g in gone)]  # fmt: skip
                 exchange.set_response_body(json.dumps(body).encode())
