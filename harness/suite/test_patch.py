@@ -827,6 +827,25 @@ def test_urn_path_adds_extension_to_schemas(
         )
 
 
+@clause("rfc7644-3.5.2-must-9", "rfc7644-3.5.2-may-3")
+def test_later_operations_see_the_implicit_schema_change(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.2: once an operation adds the extension (by a URN path), the following
+    operations of the same PATCH work on the modified resource."""
+    capabilities.require("patch")
+    needs_enterprise(capabilities, "employeeNumber", "department")
+    user = make_user()
+    number, department = f"{ENTERPRISE_URN}:employeeNumber", f"{ENTERPRISE_URN}:department"
+    operations = (
+        op("add", number, "E-1"),
+        op("replace", number, "E-2"),
+        op("add", department, "Platform"),
+    )
+    succeeded(patch(scim, capabilities, user, *operations))
+    read_back(user, {ENTERPRISE_URN: {"employeeNumber": "E-2", "department": "Platform"}})
+
+
 @clause("rfc7644-3.5.2-may-3", "rfc7643-3.3-must-2", keyword="MUST")
 def test_replace_extension_attribute_by_urn_path(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack

@@ -19,6 +19,7 @@ from defects.patch_defects import (
     drop_path_filters,
     drop_pathless,
     freeze_meta,
+    keep_first_op,
     on_ops,
     wrong_scim_type,
 )
@@ -272,6 +273,8 @@ PROOFS = [
           OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"userName"', inner=IgnoreWrite())),
     Proof("test_patch::test_replace_write_only_password",
           OnBody("PATCH", USER, pattern=r'"password"', inner=Refuse())),
+    Proof("test_patch::test_later_operations_see_the_implicit_schema_change",
+          EditRequest("PATCH", USER, name="first operation only", edit=keep_first_op)),
 ]  # fmt: skip
 
 
