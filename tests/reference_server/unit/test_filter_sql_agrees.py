@@ -490,3 +490,39 @@ def test_sort(engine: sa.Engine, sort_by: str, descending: bool, expected: list[
     )
     with engine.connect() as conn:
         assert [row[0] for row in conn.execute(query)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('groups[value eq "gX"]', ["r0"]),
+        ('groups.value eq "gx"', []),
+        ('groups.display eq "admins"', ["r0"]),
+        ("groups pr", ["r0"]),
+        ("not (groups pr)", ["r1", "r2"]),
+    ],
+)
+def test_user_groups_filters(engine: sa.Engine, text: str, expected: list[str]) -> None:
+    docs = load(engine, "User", FIXED_USERS)
+    with engine.begin() as conn:
+        conn.execute(
+            tables.resources.insert().values(
+                tenant_id=TENANT,
+                id="gX",
+                resource_type="Group",
+                data="{}",
+                version=1,
+                created="x",
+                last_modified="x",
+                display="Admins",
+            )
+        )
+        conn.execute(
+            tables.group_members.insert().values(
+                tenant_id=TENANT, group_id="gX", member_id="r0", member_type="User"
+            )
+        )
+    docs["r0"]["groups"] = [{"value": "gX", "display": "Admins", "type": "direct"}]
+    f = parse_filter(text)
+    assert sql_ids(engine, "User", f) == expected
+    assert memory_ids("User", f, docs) == expected

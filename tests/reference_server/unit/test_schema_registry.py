@@ -83,7 +83,7 @@ def test_group_members_characteristics() -> None:
         ("userName", "readWrite", "default", "server", True, False),
         ("password", "writeOnly", "never", "none", False, False),
         ("groups", "readOnly", "default", "none", False, False),
-        ("groups.value", "readOnly", "default", "none", False, False),
+        ("groups.value", "readOnly", "default", "none", False, True),
         ("meta.created", "readOnly", "default", "none", False, False),
         ("externalId", "readWrite", "default", "none", False, True),
     ],
