@@ -26,8 +26,15 @@ Decisions, with the RFC text they read:
   all; without a value and without a filter it removes the whole attribute (3.5.2.2).
   Removing a required, readOnly or immutable attribute is 400 mutability; remove
   without a path is 400 noTarget (3.5.2.2).
-- `replace` or `add` with a null value clears, like `remove` (RFC 7643 section 2.5).
-- Setting primary=true on one value sets primary=false on the others (section 3.5.2).
+- `replace` with a null value clears, like `remove`; `add` with null changes nothing
+  (RFC 7643 section 2.5: null is "unassigned").
+- Setting primary=true on one value sets primary=false on the others (section 3.5.2);
+  an added value with the (type, value) of an existing one updates it (RFC 7643 2.4).
+- An unqualified name that only an extension defines (`manager`) resolves to it: Entra's
+  legacy `add manager [{...}]` and `remove manager[value eq "..."]`; a one-element list
+  for a singular attribute is read as its element.
+- `PatchOutcome.changed` is False when the document is unchanged and no membership
+  operation was asked for (an add of a value already present, RFC 7644 3.5.2.1).
 - The new extension URN is added to `schemas` when a PATCH stores extension data and
   removed when it removes all of it (section 3.5.2, implicit schema change).
 """
