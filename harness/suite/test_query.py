@@ -1796,9 +1796,18 @@ def _root(scim: ScimClient, text: str) -> Response:
 
 
 def _root_supported(response: Response) -> None:
+    """Unsupported unless the root answers a query with a ListResponse (root queries: a MAY)."""
+    ok, body = response.parsed()
     if response.status in (400, 403, 404, 405, 501):
-        raise Unsupported(f"GET on the server root with a filter answered {response.status}: "
-                          "root queries are a MAY (RFC 7644 3.4.2.1)")  # fmt: skip
+        why = f"answered {response.status}"
+    elif 200 <= response.status < 300 and not (
+        ok and isinstance(body, dict) and LIST_URN in (body.get("schemas") or [])
+    ):
+        why = "answered something other than a ListResponse"
+    else:
+        return
+    raise Unsupported(f"GET on the server root with a filter {why}: root queries are a MAY "
+                      "(RFC 7644 3.4.2.1)")  # fmt: skip
 
 
 @clause("rfc7644-3.4.2.1-may-1", "rfc7644-3.4.2.1-must-1", "rfc7644-3.4.2.1-must-3")

@@ -99,9 +99,18 @@ def _searched(
 
 
 def _root_searchable(response: Response) -> None:
+    """Unsupported unless POST /.search at the root answers a ListResponse (a MAY)."""
+    ok, body = response.parsed()
     if response.status in (400, 403, 404, 405, 501):
-        raise Unsupported(f"POST /.search at the server root answered {response.status}; "
-                          "searching the root is a MAY (RFC 7644 3.4.3)")  # fmt: skip
+        why = f"answered {response.status}"
+    elif 200 <= response.status < 300 and not (
+        ok and isinstance(body, dict) and LIST_URN in (body.get("schemas") or [])
+    ):
+        why = "answered something other than a ListResponse"
+    else:
+        return
+    raise Unsupported(f"POST /.search at the server root {why}: searching the root is a MAY "
+                      "(RFC 7644 3.4.3)")  # fmt: skip
 
 
 @clause("rfc7644-3.4.3-must-1", "rfc7644-3.4.3-may-1", "rfc7644-3.4.3-must-2",
