@@ -789,6 +789,37 @@ def test_idp_remove_member_with_value_list(
         )
 
 
+@clause("rfc7644-3.5.2-must-3", "rfc7644-3.5.2.2-must-2", keyword="SHOULD")
+def test_idp_entra_remove_member(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, make_group: Maker
+) -> None:
+    """RFC 7644 3.5.2.2 (IdP dialect, Entra default): {"op":"Remove","path":"members","value":
+    [{"value":id}]} removes that member only (refusing or emptying warns; ignoring fails)."""
+    capabilities.require("patch")
+    alice, bob = make_user(), make_user()
+    group = make_group(members=[alice, bob])
+    op = {"op": "Remove", "path": "members", "value": refs(alice)}
+    response = patch_group(scim, capabilities, group, op)
+    idp_outcome(response, 'Entra\'s "Remove" of a member with a value list')
+    values, got = group_member_values(scim, capabilities, group)
+    if alice["id"] in values:
+        raise StateNotApplied(
+            "the removal was acknowledged but the member is still there",
+            keyword=Keyword.MUST,
+            expected=[bob["id"]],
+            actual=values,
+            exchanges=[response.exchange, got.exchange],
+        )
+    if bob["id"] not in values:
+        raise StateNotApplied(
+            "removing one member with a value list emptied the group",
+            keyword=Keyword.SHOULD,
+            expected=[bob["id"]],
+            actual=values,
+            exchanges=[response.exchange, got.exchange],
+        )
+
+
 @clause("rfc7644-3.5.2-must-3", keyword="SHOULD")
 def test_idp_entra_add_member(
     scim: ScimClient,

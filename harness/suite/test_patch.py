@@ -397,6 +397,20 @@ def test_add_to_multi_valued_appends(
     read_back(user, {"emails": [{"value": work, "type": "work"}, {"value": home, "type": "home"}]})
 
 
+@clause("rfc7644-3.5.2.1-may-1", keyword="SHOULD")
+def test_add_single_object_to_multi_valued(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.2.1: the value MAY be a JSON object of the complex attribute's
+    sub-attributes: {"value": ..., "type": "home"} on "emails" adds one email."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails")
+    user = make_user()
+    work, home = user["emails"][0]["value"], _addr(user, "home")
+    succeeded(patch(scim, capabilities, user, op("add", "emails", {"value": home, "type": "home"})))
+    read_back(user, {"emails": [{"value": work, "type": "work"}, {"value": home, "type": "home"}]})
+
+
 @clause("rfc7644-3.5.2.1-should-1", "rfc7643-2.4-should-2")
 def test_add_existing_value_is_not_duplicated(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack

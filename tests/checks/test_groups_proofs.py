@@ -167,6 +167,8 @@ PROOFS = [
           OnBody("PATCH", GROUP, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
     Proof("test_groups::test_add_group_as_member",
           OnBody("PATCH", GROUP, pattern=r'"type"\s*:\s*"Group"', inner=IgnoreWrite())),
+    Proof("test_groups::test_idp_entra_remove_member",
+          EditRequest("PATCH", GROUP, name="remove value ignored", edit=drop_remove_values)),
 ]  # fmt: skip
 
 PROVER = BatchedProver(PROOFS)

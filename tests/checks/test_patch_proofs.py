@@ -275,6 +275,8 @@ PROOFS = [
           OnBody("PATCH", USER, pattern=r'"password"', inner=Refuse())),
     Proof("test_patch::test_later_operations_see_the_implicit_schema_change",
           EditRequest("PATCH", USER, name="first operation only", edit=keep_first_op)),
+    Proof("test_patch::test_add_single_object_to_multi_valued",
+          OnBody("PATCH", USER, pattern=r'"value"\s*:\s*\{', inner=Refuse())),
 ]  # fmt: skip
 
 
