@@ -329,3 +329,62 @@ def test_user_id_under_groups_is_404(
             exchanges=[response.exchange],
         )
     expect_scim_error(response, 404)
+
+
+@clause("rfc7644-3.9-must-1", "rfc7644-3.4.2.5-must-3")
+def test_attributes_takes_several_names(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.9: "attributes" is a comma-separated list: each named attribute is returned."""
+    user = make_user()
+    response, body = _get(scim, capabilities, user, attributes="userName,displayName")
+    _expect_keys(
+        response,
+        body,
+        capabilities,
+        present=("id", "userName", "displayName"),
+        absent=("emails", "name", "title"),
+        why="GET ?attributes=userName,displayName did not return just those (and id)",
+    )
+
+
+@clause("rfc7644-3.9-must-2", "rfc7644-3.4.2.5-must-5")
+def test_excluded_attributes_drop_a_sub_attribute(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.9, 3.10: "excludedAttributes=name.familyName" keeps the rest of "name"."""
+    user = make_user()
+    response, body = _get(scim, capabilities, user, excludedAttributes="name.familyName")
+    name = _lookup(body, "name")
+    if not isinstance(name, dict) or _has(name, "familyName") or not _has(name, "givenName"):
+        raise ValueMismatch(
+            "GET ?excludedAttributes=name.familyName did not drop just that sub-attribute",
+            expected={"name": {"givenName": user["name"]["givenName"], "familyName": "(absent)"}},
+            actual={"name": name},
+            exchanges=[response.exchange],
+        )
+
+
+@clause("rfc7644-3.9-must-1", "rfc7644-3.4.2.5-must-3")
+def test_attributes_select_a_multi_valued_sub_attribute(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, make_group: Maker
+) -> None:
+    """RFC 7644 3.9: "attributes=members.value" returns the members' values and not the name."""
+    user = make_user()
+    group = make_group(members=[user])
+    path = _path(capabilities, "Group", group["id"])
+    response = expect_status(scim.get(path, params={"attributes": "members.value"}), 200)
+    body = response.json_object()
+    members = _lookup(body, "members")
+    values = [m.get("value") for m in members or [] if isinstance(m, dict)]
+    extra = sorted({k for m in members or [] if isinstance(m, dict) for k in m} - {"value"})
+    name_back = _lookup(body, "displayName") is not None and "displayname" not in _always(
+        capabilities, "Group"
+    )
+    if values != [user["id"]] or extra or name_back:
+        raise ValueMismatch(
+            "GET ?attributes=members.value did not return just the members' values",
+            expected={"id": group["id"], "members": [{"value": user["id"]}]},
+            actual={k: body.get(k) for k in ("displayName", "members")},
+            exchanges=[response.exchange],
+        )

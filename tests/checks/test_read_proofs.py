@@ -51,6 +51,13 @@ def _add_family_name(body: Any) -> Any:
     return body
 
 
+def _member_display(body: Any) -> Any:
+    if isinstance(body, dict):
+        for member in body.get("members") or []:
+            member["display"] = "Unrequested"
+    return body
+
+
 PROOFS = [
     Proof("test_read::test_get_by_id_returns_the_resource",
           EditJson("GET", ITEM, name="another resource's name", edit=_rename)),
@@ -87,6 +94,15 @@ PROOFS = [
                    name="members returned", edit=_set("members", [{"value": "x"}]))),
     Proof("test_read::test_user_id_under_groups_is_404",
           RewriteStatus("GET", "/Groups/[^/]+", from_status=404, to_status=400)),
+    Proof("test_read::test_attributes_takes_several_names",
+          EditJson("GET", USER, query="displayName", name="only the first name honoured",
+                   edit=_drop("displayName"))),
+    Proof("test_read::test_excluded_attributes_drop_a_sub_attribute",
+          EditJson("GET", USER, query="excludedAttributes=name", name="sub-attribute kept",
+                   edit=_add_family_name)),
+    Proof("test_read::test_attributes_select_a_multi_valued_sub_attribute",
+          EditJson("GET", "/Groups/[^/]+", query="attributes=members", name="whole members",
+                   edit=_member_display)),
 ]  # fmt: skip
 
 
