@@ -313,6 +313,27 @@ def test_operation_reports_location(
         )
 
 
+@clause("rfc7644-3.7-must-6", "rfc7644-3.7.3-must-2")
+def test_post_location_resolves_to_the_resource(bulk: Bulk, user_body: Any) -> None:
+    """RFC 7644 3.7: the "location" of a bulk POST is the URL of the resource it created."""
+    endpoint = bulk.capabilities.endpoint("User")
+    data = user_body()
+    run = bulk.run([{"method": "POST", "path": endpoint, "bulkId": "scimtest-loc", "data": data}])
+    result = _expect_ok(run, run.by_bulk_id("scimtest-loc"), "POST")
+    location = result.get("location")
+    if not isinstance(location, str) or not location:
+        raise run.problem('the POST result has no "location"', expected="a URL", actual=result)
+    fetched = bulk.scim.get(location)
+    body = fetched.json() if fetched.status == 200 else None
+    if not isinstance(body, dict) or str(body.get("userName", "")).lower() != data["userName"]:
+        raise ValueMismatch(
+            "GET of the reported location does not return the created User",
+            expected=f"200 with userName {data['userName']}",
+            actual=f"{fetched.status}: {fetched.text[:200]}",
+            exchanges=[run.response.exchange, fetched.exchange],
+        )
+
+
 @clause("rfc7644-3.7-must-9", "rfc7644-3.1-must-3")
 @pytest.mark.parametrize("method", METHODS)
 def test_operation_takes_effect(

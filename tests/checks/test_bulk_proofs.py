@@ -57,6 +57,12 @@ def _no_detail(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _other_location(result: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(result.get("location"), str):
+        result["location"] = result["location"].rsplit("/", 1)[0] + "/scimtest-elsewhere"
+    return result
+
+
 def _only_errors(result: dict[str, Any]) -> dict[str, Any] | None:
     return None if str(result.get("status", "")).startswith("2") else result
 
@@ -154,6 +160,8 @@ PROOFS = [
     Proof("test_bulk::test_bulk_requires_a_valid_credential", AllowWithoutToken("POST", "/Bulk")),
     Proof("test_bulk::test_unresolved_bulk_id_is_never_stored", StoreBulkIdLiterally()),
     Proof("test_bulk::test_failed_patch_operation_changes_nothing", PartialPatchReportedFailed()),
+    Proof("test_bulk::test_post_location_resolves_to_the_resource",
+          _results("location of another id", _other_location)),
 ]  # fmt: skip
 
 
