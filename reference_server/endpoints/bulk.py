@@ -108,7 +108,10 @@ def _parse_ops(body: dict[str, Any], max_ops: int) -> list[_Op | dict[str, Any]]
         elif version is not None and not isinstance(version, str):
             error = InvalidValue(f"Operations[{i}].version must be a string (an ETag).")
         if error is not None:
-            parsed.append(_error_entry(method, bid, error))
+            entry = _error_entry(method, bid, error)
+            if method != "POST" and isinstance(path, str) and path.startswith("/"):
+                entry["location"] = path  # made absolute by run_bulk
+            parsed.append(entry)
             continue
         assert isinstance(method, str)
         assert isinstance(path, str)
@@ -165,6 +168,9 @@ def _execute(ctx: Ctx, op: _Op, ids: dict[str, str]) -> dict[str, Any]:
             out.location = f"{ctx.base}{ctx.state.registry.resource_type(rtype).endpoint}/{rid}"
     except ScimError as exc:
         entry.update(_error_entry(None, None, exc))
+        if op.method != "POST" and isinstance(path, str):
+            # Section 3.7.3: every result but a failed POST carries its location.
+            entry["location"] = f"{ctx.base}{path}"
         return entry
     if out.location:
         entry["location"] = out.location
@@ -213,6 +219,8 @@ def run_bulk(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     pending: list[_Op] = []
     for i, item in enumerate(parsed):
         if isinstance(item, dict):
+            if "location" in item:
+                item["location"] = f"{ctx.base}{item['location']}"
             results[i] = item
             errors += 1
         else:

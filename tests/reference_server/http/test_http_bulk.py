@@ -91,6 +91,8 @@ def test_put_patch_delete_with_versions(client: TestClient) -> None:
     )
     assert [op["status"] for op in ops] == ["200", "412", "204"]
     assert ops[1]["response"]["status"] == "412"
+    # Section 3.7.3: every result but a failed POST has a location, failures included.
+    assert [op["location"] for op in ops] == [f"http://testserver/scim/v2{path}"] * 3
     assert_error(client.get(path), 404)
 
 
