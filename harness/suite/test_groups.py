@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
+
 from harness.checks import clause, expect_scim_error, expect_status
 from harness.client import Response, ScimClient
 from harness.discovery import Capabilities
@@ -123,6 +125,11 @@ def group_member_values(
     response = expect_status(scim.get(_url(capabilities, "Group", group["id"])), 200)
     found = response.json_object().get("members") or []
     return [str(m.get("value")) for m in found if isinstance(m, dict)], response
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 # -- creating with members ---------------------------------------------------------------------
@@ -610,6 +617,17 @@ def test_member_ref_resolves_to_the_user(
     if not ref:
         raise Unsupported("the server returns no members[].$ref (it is optional)")
     ref = str(ref)
+    suffix = f"{capabilities.endpoint('User').rstrip('/')}/{alice['id']}"
+    if ref.startswith(("http://", "https://")) and scim.origin != _origin(ref):
+        # another host (a proxy's public name): never send the token there; judge the path
+        if not httpx.URL(ref).path.rstrip("/").endswith(suffix):
+            raise ValueMismatch(
+                "the member's $ref is not the User's URI",
+                expected=f"...{suffix}",
+                actual=ref,
+                exchanges=[response.exchange],
+            )
+        return
     # RFC 7643 2.3.7: a relative URI is relative to the service provider's base URI
     target = scim.get(ref if ref.startswith(("http://", "https://")) else f"/{ref.lstrip('/')}")
     expect_status(target, 200, why=f"GET on the member's $ref {ref} did not return the User")
