@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Text,
     and_,
     case,
     exists,
@@ -27,7 +28,9 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.functions import FunctionElement
 
 from reference_server.scim.errors import InvalidFilter, InvalidValue
 from reference_server.scim.filter.ast import And, Compare, CompValue, Filter, Not, Or, Present
@@ -41,7 +44,7 @@ from reference_server.scim.filter.semantics import (
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.tables import attr_index, group_members, resources
 
-__all__ = ["filter_to_sql", "like_escape", "sort_clauses", "sort_key_sql"]
+__all__ = ["code_point_order", "filter_to_sql", "like_escape", "sort_clauses", "sort_key_sql"]
 
 _VALUE_COLUMN = {"bool": "v_bool", "num": "v_num", "time": "v_time"}
 
@@ -199,10 +202,31 @@ class _Builder:
         return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
 
 
+class code_point_order(FunctionElement[str]):
+    """A text expression ordered by Unicode code point, as Python and SQLite compare: on
+    PostgreSQL `expr COLLATE "C"`, whatever the database's default collation."""
+
+    type = Text()
+    name = "code_point_order"
+    inherit_cache = True
+
+
+@compiles(code_point_order)
+def _code_point_order_default(element: code_point_order, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(code_point_order, "postgresql")
+def _code_point_order_pg(element: code_point_order, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
+
+
 def _op(col: Any, op: str, value: CompValue, case_exact: bool) -> ColumnElement[bool]:
     if op == "eq":
         result: ColumnElement[bool] = col == value
         return result
+    if isinstance(value, str) and op in ("gt", "ge", "lt", "le"):
+        col = code_point_order(col)
     if op == "gt":
         return col > value  # type: ignore[no-any-return]
     if op == "ge":
@@ -262,7 +286,8 @@ def sort_key_sql(
     except InvalidFilter as exc:
         raise InvalidValue(f"sortBy: {exc.detail}") from None
     if leaf.source == "column":
-        return resources.c[leaf.key]
+        column = resources.c[leaf.key]
+        return code_point_order(column) if leaf.kind == "text" else column
     if leaf.source != "index" or leaf.kind == "complex":
         raise InvalidValue(f"sortBy: attribute '{sort_by}' cannot be sorted on.")
     name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
@@ -283,8 +308,9 @@ def sort_key_sql(
         )
         order.append(case((is_primary, 0), else_=1))
     order.append(x.c.elem)
+    value = code_point_order(x.c[name]) if name in ("v_text", "v_lower") else x.c[name]
     return (
-        select(x.c[name])
+        select(value)
         .where(
             x.c.tenant_id == tenant_id,
             x.c.resource_type == resource_type,

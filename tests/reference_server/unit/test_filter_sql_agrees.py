@@ -526,3 +526,14 @@ def test_user_groups_filters(engine: sa.Engine, text: str, expected: list[str]) 
     f = parse_filter(text)
     assert sql_ids(engine, "User", f) == expected
     assert memory_ids("User", f, docs) == expected
+
+
+def test_string_order_is_code_point_order_on_postgresql() -> None:
+    """Whatever the database's collation, gt/lt and sortBy compare like Python and SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    where = filter_to_sql(REG, "User", TENANT, parse_filter('title gt "a" and userName lt "b"'))
+    order = sort_clauses(REG, "User", TENANT, "userName", False)[0]
+    for clause in (where, order):
+        assert 'COLLATE "C"' in str(clause.compile(dialect=postgresql.dialect()))
+        assert "COLLATE" not in str(clause.compile(dialect=sqlite.dialect()))
