@@ -124,7 +124,7 @@ class HttpxSCIMClient(BaseSyncSCIMClient):
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    server = EmbeddedServer()
+    server = EmbeddedServer(ready_timeout=180.0)  # generous: loaded CI machines
     try:
         yield server.start()
     finally:
