@@ -126,20 +126,26 @@ def test_deleted_resource_is_404_on_patch(
 
 
 @clause("rfc7644-3.6-must-2")
-def test_deleted_user_is_omitted_from_filtered_queries(
-    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_deleted_resource_is_omitted_from_filtered_queries(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    resource_type: str,
 ) -> None:
     """RFC 7644 3.6: a deleted resource is omitted from future query results."""
     capabilities.require("filter")
-    user = make_user()
-    _delete(scim, capabilities, "User", user)
-    query = {"filter": f'userName eq "{user["userName"]}"'}
-    response = expect_status(scim.get(capabilities.endpoint("User"), params=query), 200)
+    made = _make(resource_type, make_user, make_group)
+    _delete(scim, capabilities, resource_type, made)
+    key = "userName" if resource_type == "User" else "displayName"
+    query = {"filter": f'{key} eq "{made[key]}"'}
+    response = expect_status(scim.get(capabilities.endpoint(resource_type), params=query), 200)
     body = response.json_object()
     ids = [r.get("id") for r in body.get("Resources") or [] if isinstance(r, dict)]
-    if user["id"] in ids or body.get("totalResults") not in (0, None):
+    if made["id"] in ids or body.get("totalResults") not in (0, None):
         raise ValueMismatch(
-            "a deleted User is still returned by a query",
+            f"a deleted {resource_type} is still returned by a query",
             expected={"totalResults": 0, "Resources": []},
             actual={"totalResults": body.get("totalResults"), "ids": ids},
             exchanges=[response.exchange],

@@ -25,7 +25,7 @@ PROOFS = [
           RewriteStatus("PUT", ITEM, from_status=404, to_status=200)),
     Proof("test_delete::test_deleted_resource_is_404_on_patch",
           RewriteStatus("PATCH", ITEM, from_status=404, to_status=200)),
-    Proof("test_delete::test_deleted_user_is_omitted_from_filtered_queries",
+    Proof("test_delete::test_deleted_resource_is_omitted_from_filtered_queries",
           DELETE_IGNORED),
     Proof("test_delete::test_deleted_user_is_omitted_from_listing",
           DELETE_IGNORED),
