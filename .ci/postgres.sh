@@ -2,6 +2,7 @@
 # Installs (if missing) and starts a throwaway PostgreSQL on loopback for the tests.
 # Prints the SQLAlchemy URL to use as SCIM_TEST_POSTGRES_URL on its last line.
 set -euo pipefail
+cd /
 PORT="${SCIM_PG_PORT:-54329}"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
