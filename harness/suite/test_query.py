@@ -52,6 +52,10 @@ PEOPLE: dict[str, tuple[str, str, str | None, str, bool, str | None, tuple[Any, 
 }  # fmt: skip
 
 
+NICKNAMES = {"c": "Zoë-山田"}
+"""A non-ASCII value, for the UTF-8 filter checks."""
+
+
 @dataclass
 class Directory:
     """The module's users (key -> resource as created) and groups, sharing one tag."""
@@ -105,6 +109,8 @@ def _user_body(tag: str, key: str, enterprise: bool) -> dict[str, Any]:
     }
     if title is not None:
         body["title"] = title
+    if key in NICKNAMES:
+        body["nickName"] = NICKNAMES[key]
     if enterprise and department is not None:
         body["schemas"] = [USER_URN, ENTERPRISE_URN]
         body[ENTERPRISE_URN] = {"department": department}
@@ -658,6 +664,17 @@ def test_filter_string_values_are_json_strings(
     _need_filter(capabilities)
     expression, expected = LITERALS[shape]
     _filtered(scim, capabilities, directory, expression.format(tag=directory.tag), expected)
+
+
+@clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.8-must-2")
+@pytest.mark.parametrize("operator", ["eq", "co"])
+def test_filter_on_a_non_ascii_value(
+    scim: ScimClient, capabilities: Capabilities, directory: Directory, operator: str
+) -> None:
+    """RFC 7644 3.4.2.2, 3.8: a filter value outside ASCII (UTF-8 in the URL) matches as sent."""
+    _need_filter(capabilities)
+    value = NICKNAMES["c"] if operator == "eq" else NICKNAMES["c"][-2:]
+    _filtered(scim, capabilities, directory, f'nickName {operator} "{value}"', {"c"})
 
 
 @clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.4.2.2-must-12")

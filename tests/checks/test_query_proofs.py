@@ -98,6 +98,8 @@ PROOFS = [
                         replacement=f'schemas eq "{USER_URN}"')),
     Proof(q("test_filter_string_values_are_json_strings"),
           RewriteFilter("GET", USERS, pattern=r"\\u0043", replacement=r"\\\\u0043")),
+    Proof(q("test_filter_on_a_non_ascii_value"),
+          RewriteFilter("GET", USERS, pattern=r"山", replacement="?")),
     Proof(q("test_sub_attribute_conditions_match_any_values"),
           RewriteFilter("GET", USERS,
                         pattern=r'emails\.type eq "work" and emails\.value co "([^"]*)"',
