@@ -217,6 +217,23 @@ def test_add_existing_member_is_not_duplicated(
     read_back(group, members(alice, bob), "Group")
 
 
+@clause("rfc7643-2.4-should-2", "rfc7644-3.5.2.1-should-1")
+def test_same_member_twice_in_one_add_is_kept_once(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    read_back: ReadBack,
+) -> None:
+    """RFC 7643 2.4: a user listed twice in one "add" becomes one member, not two."""
+    capabilities.require("patch")
+    alice = make_user()
+    group = make_group()
+    op = {"op": "add", "path": "members", "value": refs(alice, alice)}
+    succeeded(patch_group(scim, capabilities, group, op))
+    read_back(group, members(alice), "Group")
+
+
 @clause("rfc7644-3.5.2.2-must-4", "rfc7644-3.5.2-must-11")
 def test_remove_member_by_filter_keeps_the_others(
     scim: ScimClient,

@@ -681,6 +681,36 @@ def test_replace_with_boolean_value_filter(
     read_back(user, {"emails": [{"value": work, "type": "work"}, {"value": new, "type": "home"}]})
 
 
+@clause("rfc7643-2.4-must-3", "rfc7644-3.5.2-must-12")
+def test_at_most_one_primary_after_patch(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 2.4: "primary" true appears at most once: an add carrying two primaries is
+    refused (nothing changes) or applied with one primary left."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails.primary")
+    base = make_user()
+    work, home = _addr(base, "w"), _addr(base, "h")
+    user = make_user(emails=_emails(("work", work), ("home", home), primary="work"))
+    value = [
+        {"value": _addr(base, "a"), "type": "other", "primary": True},
+        {"value": _addr(base, "b"), "type": "other", "primary": True},
+    ]
+    response = patch(scim, capabilities, user, op("add", "emails", value))
+    if response.status >= 300:
+        refused_unchanged(response, user, read_back)
+        return
+    got = read_back(user, {"userName": user["userName"]})
+    primaries = [e for e in got.get("emails") or [] if isinstance(e, dict) and e.get("primary")]
+    if len(primaries) > 1:
+        raise StateNotApplied(
+            "after the PATCH more than one email is primary",
+            expected="at most one primary=true",
+            actual=primaries,
+            exchanges=[response.exchange],
+        )
+
+
 @clause("rfc7644-3.5.2-must-10", "rfc7643-2.4-must-3")
 def test_primary_on_added_value_resets_the_others(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
@@ -1085,6 +1115,18 @@ def test_duplicate_user_name_is_refused(
     capabilities.require("patch")
     taken, user = make_user(), make_user()
     response = patch(scim, capabilities, user, op("replace", "userName", taken["userName"]))
+    refused_unchanged(response, user, read_back)
+
+
+@clause("rfc7643-4.1.1-must-2", "rfc7643-4.1.1-must-3")
+def test_duplicate_user_name_in_other_case_is_refused(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7643 4.1.1: userName is unique and case insensitive: taking another user's name in
+    upper case fails too."""
+    capabilities.require("patch")
+    taken, user = make_user(), make_user()
+    response = patch(scim, capabilities, user, op("replace", "userName", taken["userName"].upper()))
     refused_unchanged(response, user, read_back)
 
 

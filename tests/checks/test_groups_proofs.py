@@ -169,6 +169,8 @@ PROOFS = [
           OnBody("PATCH", GROUP, pattern=r'"type"\s*:\s*"Group"', inner=IgnoreWrite())),
     Proof("test_groups::test_idp_entra_remove_member",
           EditRequest("PATCH", GROUP, name="remove value ignored", edit=drop_remove_values)),
+    Proof("test_groups::test_same_member_twice_in_one_add_is_kept_once",
+          EditJson("GET", GROUP, name="duplicate members", edit=_duplicate_members)),
 ]  # fmt: skip
 
 PROVER = BatchedProver(PROOFS)
