@@ -859,6 +859,26 @@ def test_bulk_id_in_patch_value_is_resolved(
     read_back(group, {"members": [{"value": run.created["scimtest-pm"]}]}, resource_type="Group")
 
 
+@clause("rfc7644-3.7.2-must-1")
+def test_bulk_id_in_put_data_is_resolved(
+    bulk: Bulk, user_body: Any, make_group: Any, read_back: Any
+) -> None:
+    """RFC 7644 3.7.2: "bulkId:<id>" in the data of a PUT (a Group's members) is resolved."""
+    group = make_group()
+    data = {k: v for k, v in group.items() if k not in ("id", "meta", "members")}
+    data["members"] = [{"type": "User", "value": "bulkId:scimtest-putm"}]
+    run = bulk.run(
+        [
+            _user_op(bulk, "scimtest-putm", user_body()),
+            {"method": "PUT", "path": bulk.path("Group", group["id"]), "data": data},
+        ]
+    )
+    _expect_ok(run, run.by_method("PUT")[0] if run.by_method("PUT") else None, "PUT")
+    if "scimtest-putm" not in run.created:
+        raise Blocked("the User the bulk request created could not be found")
+    read_back(group, {"members": [{"value": run.created["scimtest-putm"]}]}, resource_type="Group")
+
+
 # -- versions inside bulk (RFC 7644 3.7, 3.14) ----------------------------------------------------
 
 

@@ -141,6 +141,7 @@ PROOFS = [
     Proof("test_bulk::test_circular_references_resolved_or_409", NO_REFERENCES),
     Proof("test_bulk::test_bulk_id_in_extension_is_resolved", NO_REFERENCES),
     Proof("test_bulk::test_bulk_id_in_patch_value_is_resolved", NO_REFERENCES),
+    Proof("test_bulk::test_bulk_id_in_put_data_is_resolved", NO_REFERENCES),
     Proof("test_bulk::test_stale_version_is_refused",
           RewriteBulkRequest(name="version ignored", edit=_versions(None))),
     Proof("test_bulk::test_current_version_is_accepted",
