@@ -895,11 +895,13 @@ def test_case_exact_identifier_needs_the_exact_case(
 
 
 @clause("rfc7644-3.4.2.2-must-14")
-@pytest.mark.parametrize("operator", ["regex", "xx", "contains"])
+@pytest.mark.parametrize("operator", ["scimtestop", "xx"])
 def test_unknown_operator_is_invalid_filter(
     scim: ScimClient, capabilities: Capabilities, directory: Directory, operator: str
 ) -> None:
-    """RFC 7644 3.4.2.2: an unrecognized operator is declined with 400 and "invalidFilter"."""
+    """RFC 7644 3.4.2.2: an unrecognized operator is declined with 400 and "invalidFilter" (the
+    operators are made up: a server MAY support extra ones such as "regex").
+    """
     _need_filter(capabilities)
     text = directory.scoped(f'title {operator} "Chemist"')
     expect_scim_error(scim.get(capabilities.endpoint("User"), params={"filter": text}), 400,
