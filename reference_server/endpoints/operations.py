@@ -170,8 +170,11 @@ def _answer(
     status: int,
     attributes: list[str] | None,
     excluded: list[str] | None,
+    *,
+    no_related: bool = False,
 ) -> Outcome:
-    related = _related(ctx, conn, [res], attributes, excluded).get(res.id)
+    """The operation's answer; `no_related` when the resource has no membership rows yet."""
+    related = None if no_related else _related(ctx, conn, [res], attributes, excluded).get(res.id)
     body = representation(ctx, res, related, attributes, excluded)
     location = f"{ctx.base}{_endpoint(ctx.state.registry, res.resource_type)}/{res.id}"
     return Outcome(status, body, res.version, location)
@@ -226,7 +229,7 @@ def create(
         res = repo.insert(conn, ctx.tenant, resource_type, data)
         if pairs:
             repo.add_members(conn, ctx.tenant, res.id, pairs)
-        return _answer(ctx, conn, res, 201, attributes, excluded)
+        return _answer(ctx, conn, res, 201, attributes, excluded, no_related=not pairs)
 
 
 def read(

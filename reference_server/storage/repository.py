@@ -138,13 +138,22 @@ class Repository:
         return cols
 
     def _write_index(
-        self, conn: sa.Connection, tenant: str, resource_type: str, rid: str, data: dict[str, Any]
+        self,
+        conn: sa.Connection,
+        tenant: str,
+        resource_type: str,
+        rid: str,
+        data: dict[str, Any],
+        *,
+        fresh: bool = False,
     ) -> None:
-        conn.execute(
-            attr_index.delete().where(
-                attr_index.c.tenant_id == tenant, attr_index.c.resource_id == rid
+        """Rewrite the resource's attr_index rows (a new resource has none to delete)."""
+        if not fresh:
+            conn.execute(
+                attr_index.delete().where(
+                    attr_index.c.tenant_id == tenant, attr_index.c.resource_id == rid
+                )
             )
-        )
         rows = index_rows(self.registry, resource_type, data)
         if rows:
             for row in rows:
@@ -182,7 +191,7 @@ class Repository:
         except IntegrityError:
             # The whole request transaction rolls back: no savepoint needed.
             raise self._unique_violation(resource_type, data) from None
-        self._write_index(conn, tenant, resource_type, res.id, data)
+        self._write_index(conn, tenant, resource_type, res.id, data, fresh=True)
         return res
 
     def update(
@@ -266,18 +275,21 @@ class Repository:
     ) -> tuple[int, list[StoredResource]]:
         """(total matching, one page) for a WHERE over `resources` (tenant added here)."""
         cond = sa.and_(resources.c.tenant_id == tenant, where)
+        page: list[StoredResource] = []
+        if limit > 0:
+            rows = conn.execute(
+                sa.select(*_COLUMNS)
+                .where(cond)
+                .order_by(*order, resources.c.created, resources.c.id)
+                .offset(offset)
+                .limit(limit)
+            )
+            page = [_row_to_resource(r) for r in rows]
+            if offset == 0 and len(page) < limit:
+                # The first page is not full: it holds every match (one query for lookups).
+                return len(page), page
         total = conn.execute(sa.select(sa.func.count()).select_from(resources).where(cond))
-        count = int(total.scalar_one())
-        if limit <= 0 or offset >= count:
-            return count, []
-        rows = conn.execute(
-            sa.select(*_COLUMNS)
-            .where(cond)
-            .order_by(*order, resources.c.created, resources.c.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        return count, [_row_to_resource(r) for r in rows]
+        return int(total.scalar_one()), page
 
     # --- membership --------------------------------------------------------------------
 

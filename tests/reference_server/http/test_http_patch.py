@@ -167,7 +167,8 @@ def test_membership_patch_cost_does_not_grow_with_the_group(client: TestClient) 
         seen: list[str] = []
 
         def record(conn: Any, cursor: Any, stmt: str, *args: Any) -> None:
-            seen.append(stmt)
+            if "FROM tokens" not in stmt:  # the token cache may expire in between
+                seen.append(stmt)
 
         sa.event.listen(engine, "before_cursor_execute", record)
         try:
