@@ -766,6 +766,9 @@ def _index_attr(rows: list[dict[str, Any]], path: str, attr: AttributeDef, value
                 rows.append(row)
 
 
+# writeOnly values must not be searchable; readOnly ones (`groups`) are rows elsewhere.
+_NOT_INDEXED = frozenset({"writeOnly", "readOnly"})
+
 _SCHEMAS_ATTR = AttributeDef(
     "schemas", "reference", True, True, False, "readOnly", "always", "none", (), ("uri",), ()
 )
@@ -793,7 +796,7 @@ def index_rows(
         low = key.lower()
         attr = core.get(low)
         if attr is not None:
-            if low in DIRECT_PATHS or low == "members" or attr.mutability == "writeOnly":
+            if low in DIRECT_PATHS or low == "members" or attr.mutability in _NOT_INDEXED:
                 continue
             _index_attr(rows, low, attr, value)
             continue

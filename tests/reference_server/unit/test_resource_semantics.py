@@ -343,3 +343,14 @@ def test_same_type_and_value_kept_once() -> None:
         {"value": "a@x.org", "type": "work", "primary": True},
         {"value": "a@x.org", "type": "home"},
     ]
+
+
+def test_index_rows_leave_out_read_only_and_direct_attributes() -> None:
+    full = {
+        **prepare_create(REG, "User", user(password="pw", title="T")),
+        "id": "1",
+        "meta": {"created": "2020-01-01T00:00:00Z"},
+        "groups": [{"value": "g1", "display": "G"}],
+    }
+    paths = {row["path"] for row in index_rows(REG, "User", full)}
+    assert paths == {"schemas", "title"}
