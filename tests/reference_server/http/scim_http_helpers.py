@@ -71,6 +71,16 @@ class TestClient:
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
 
+    def concurrently(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
+        """Send (method, url, kwargs) requests at once on the event loop."""
+
+        async def run_all() -> list[httpx.Response]:
+            return list(
+                await asyncio.gather(*(self._client.request(m, u, **kw) for m, u, kw in calls))
+            )
+
+        return self._runner.run(run_all())
+
 
 @contextmanager
 def serve(app: Starlette, base_url: str = BASE) -> Iterator[TestClient]:

@@ -188,3 +188,27 @@ def test_membership_patch_cost_does_not_grow_with_the_group(client: TestClient) 
 
     assert statements(small["id"], users[200]) == statements(big["id"], users[201])
     assert len(client.get(f"/Groups/{big['id']}").json()["members"]) == 198
+
+
+def test_concurrent_membership_patches_lose_nothing(client: TestClient) -> None:
+    """Concurrent writers on one group: every add lands, one version per change."""
+    users = [new_user(client, f"w{i}")["id"] for i in range(16)]
+    group = new_group(client, "hot")
+    calls = [
+        (
+            "PATCH",
+            f"/Groups/{group['id']}",
+            {
+                "json": {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
+                }
+            },
+        )
+        for uid in users
+    ]
+    responses = client.concurrently(calls)
+    assert [r.status_code for r in responses] == [204] * 16
+    after = client.get(f"/Groups/{group['id']}")
+    assert sorted(m["value"] for m in after.json()["members"]) == sorted(users)
+    assert after.headers["etag"] == 'W/"17"'
