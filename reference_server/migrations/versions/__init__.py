@@ -1,0 +1,1 @@
+"""Alembic revisions; each mirrors a change to `reference_server/storage/tables.py`."""
