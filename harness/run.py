@@ -63,6 +63,12 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _share(tally: dict[str, Any]) -> str:
+    share = tally.get("share")
+    pct = f" ({share * 100:.1f}%)" if isinstance(share, float | int) else ""
+    return f"{tally.get('exercised', 0)}/{tally.get('testable', 0)}{pct}"
+
+
 def _title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
     return doc.strip().splitlines()[0] if doc.strip() else item.name
@@ -225,11 +231,10 @@ class ScimRun:
         coverage = state.coverage
         if coverage is not None:
             overall = coverage["overall"]
-            share = overall.get("share")
-            pct = f"{share * 100:.1f}%" if isinstance(share, float | int) else "n/a"
+            must = coverage.get("by_keyword", {}).get("MUST", {})
             tr.write_line(
-                f"requirement coverage: {overall['exercised']}/{overall['testable']} testable "
-                f"RFC requirements exercised ({pct})"
+                f"requirement coverage: {_share(overall)} of the testable RFC requirements "
+                f"exercised; MUST: {_share(must)}"
             )
         elif state.report_error:
             tr.write_line(state.report_error)

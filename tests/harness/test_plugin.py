@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import Served
 
@@ -119,6 +120,7 @@ def test_outcomes_are_graded_by_keyword(pytester: pytest.Pytester, fake_server: 
         "*me * 1 * 1 * 1 * 1 * 1 * 0*",
         "BLOCKED *test_prerequisite_fails - could not create a User",
         "WARNING *test_should_missed*",
+        "requirement coverage: 3/* of the testable RFC requirements exercised; MUST: 2/*",
         "*SCIM report: *scim-report.json",
     ])  # fmt: skip
     checks = _report(pytester)["checks"]
@@ -264,3 +266,18 @@ def test_xdist_workers_share_the_target_and_the_controller_reports(
     assert junit.count("<testcase") == 5
     assert '<property name="scim_outcome" value="blocked"' in junit
     assert fake_server.token not in junit
+
+
+def test_embedded_starts_and_stops_the_reference_server(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--scim-url", "embedded", "-p", "no:cacheprovider", "-k",
+        "test_service_provider_config_schema or test_listing_requires_a_valid_credential",
+    )  # fmt: skip
+    result.assert_outcomes(passed=9)
+    report = _report(pytester)
+    assert report["target"]["embedded"] is True  # type: ignore[index]
+    url = str(report["target"]["url"])  # type: ignore[index]
+    assert url.startswith("http://127.0.0.1:")
+    assert url.endswith("/scim/v2")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/ServiceProviderConfig", timeout=2)
