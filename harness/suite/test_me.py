@@ -58,7 +58,13 @@ def test_unsupported_me_is_501(
         created.add(capabilities.endpoint("User"), location.rstrip("/").rsplit("/", 1)[-1])
     if _served(response):
         pytest.skip(f"the server supports {method} /Me ({response.status})")
-    expect_status(response, 501)
+    expect_status(
+        response,
+        501,
+        why=f"{method} /Me answered {response.status}: RFC 7644 3.11 asks a server without "
+        "/Me support for 501 Not Implemented (a 404 reads as 'no such resource'; if /Me is "
+        "supported but this token maps to no User, the RFC names no status for that case)",
+    )
 
 
 @clause("rfc7644-3.11-must-1", "rfc7644-3.11-may-3", "rfc7644-3.11-may-5")
