@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from reference_server.scim.schemas import (
@@ -153,3 +157,52 @@ def test_split_urn() -> None:
     assert REG.split_urn("User", ENTERPRISE_USER) == (ENTERPRISE_USER, "")
     assert REG.split_urn("User", "name.givenName") == (None, "name.givenName")
     assert REG.split_urn("User", f"{CORE_USER}:userName") == (CORE_USER, "userName")
+
+
+ATTRNAME = re.compile(r"\$ref|[A-Za-z][A-Za-z0-9_-]*")  # RFC 7644 Figure 1 (plus "$ref")
+TYPES = {"string", "boolean", "decimal", "integer", "dateTime", "reference", "complex", "binary"}
+
+
+def _walk(attributes: list[dict[str, Any]], depth: int) -> Iterator[tuple[dict[str, Any], int]]:
+    for attr in attributes:
+        yield attr, depth
+        yield from _walk(attr.get("subAttributes", []), depth + 1)
+
+
+@pytest.mark.parametrize("schema", REG.schemas_json(), ids=lambda s: s["name"])
+def test_published_attributes_are_well_formed(schema: dict[str, Any]) -> None:
+    """RFC 7643 section 7: every characteristic present and valid; no complex sub-attribute
+    (section 2.3.8); names unique per level, case-insensitively (section 2.1)."""
+    seen: dict[int, set[str]] = {}
+    for attr, depth in _walk(schema["attributes"], 0):
+        assert ATTRNAME.fullmatch(attr["name"]), attr["name"]
+        assert attr["type"] in TYPES
+        assert attr["mutability"] in {"readOnly", "readWrite", "immutable", "writeOnly"}
+        assert attr["returned"] in {"always", "never", "default", "request"}
+        assert isinstance(attr["multiValued"], bool)
+        assert isinstance(attr["required"], bool)
+        assert isinstance(attr["description"], str)
+        if attr["type"] not in ("complex", "boolean"):
+            assert attr["uniqueness"] in {"none", "server", "global"}
+            assert isinstance(attr["caseExact"], bool)
+        if attr["type"] == "reference":
+            assert attr["referenceTypes"]
+        if attr["type"] == "complex":
+            # the RFC's own Schema meta-schema nests subAttributes (section 7): kept as is
+            meta = schema["id"] == "urn:ietf:params:scim:schemas:core:2.0:Schema"
+            assert depth == 0 or meta, f"{attr['name']}: complex sub-attributes are not allowed"
+            assert attr["subAttributes"]
+            seen.pop(depth + 1, None)
+        names = seen.setdefault(depth, set())
+        if depth == 0:
+            assert attr["name"].lower() not in names
+            names.add(attr["name"].lower())
+
+
+def test_resource_types_point_at_published_schemas() -> None:
+    published = {s["id"] for s in REG.schemas_json()}
+    for rt in REG.resource_types_json():
+        assert rt["schema"] in published
+        assert rt["endpoint"].startswith("/")
+        for ext in rt["schemaExtensions"]:
+            assert ext["schema"] in published
