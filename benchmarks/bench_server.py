@@ -324,6 +324,8 @@ class PhaseResult:
     cpu_s: float
     cpu_us_per_req: float
     error_kinds: dict[str, int]
+    # Client-side latency per kind of request (e.g. "filter emails.value"): requests, p50, p99.
+    latency_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     note: str = ""
 
 
@@ -344,10 +346,15 @@ class Recorder:
         self.deadline = deadline
         self.started = 0  # requests issued (the budget)
         self.latencies: list[float] = []
+        self.by_kind: dict[str, list[float]] = {}
         self.errors: Counter[str] = Counter()
 
     def budget_left(self, needed: int = 1) -> bool:
         return self.started + needed <= self.max_requests and time.monotonic() < self.deadline
+
+    def _record(self, tag: str, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.by_kind.setdefault(tag, []).append(seconds)
 
     async def call(
         self,
@@ -367,10 +374,10 @@ class Recorder:
         try:
             response = await self.client.request(method, url, content=content, params=params)
         except httpx.HTTPError as exc:
-            self.latencies.append(time.perf_counter() - t0)
+            self._record(tag, time.perf_counter() - t0)
             self.errors[f"{tag}: {type(exc).__name__}"] += 1
             return None
-        self.latencies.append(time.perf_counter() - t0)
+        self._record(tag, time.perf_counter() - t0)
         if response.status_code not in expect:
             self.errors[f"{tag}: HTTP {response.status_code}"] += 1
             return None
@@ -605,6 +612,14 @@ async def run_phase(
         cpu_s=cpu,
         cpu_us_per_req=cpu / requests * 1e6 if requests else float("nan"),
         error_kinds=dict(rec.errors),
+        latency_by_kind={
+            tag: {
+                "requests": len(values),
+                "p50_ms": percentile(sorted(values), 0.50) * 1000,
+                "p99_ms": percentile(sorted(values), 0.99) * 1000,
+            }
+            for tag, values in sorted(rec.by_kind.items())
+        },
         note=note,
     )
 
