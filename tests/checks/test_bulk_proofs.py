@@ -117,6 +117,8 @@ PROOFS = [
     Proof("test_bulk::test_post_returns_its_bulk_id", _results("no bulkId", _without("bulkId"))),
     Proof("test_bulk::test_response_lists_every_operation",
           EditJson("POST", "/Bulk", name="last result dropped", edit=_drop_last)),
+    Proof("test_bulk::test_failed_operation_keeps_its_location",
+          _results("no location on failures", _without("location", failed=True))),
     Proof("test_bulk::test_failed_operation_carries_a_scim_error",
           _results("no error response", _without("response", failed=True))),
     Proof("test_bulk::test_failed_operation_explains_the_error", _results("no detail", _no_detail)),
