@@ -1,0 +1,278 @@
+"""Measure the SQL side of the reference server in-process (the README's numbers).
+
+    python benchmarks/sql_costs.py plans --users 100000 [--analyze]
+    python benchmarks/sql_costs.py statements
+
+`plans` builds a synthetic database (the server's own schema and bootstrap organization,
+then N users written straight into SQLite, since seeding 100,000 users over HTTP takes
+half an hour on a small machine), calls the server's operations in-process (group add of
+50 members, single remove, a page near the end, `emails.value` and `userName` filters, a
+GET) and prints each operation's CPU time and every slow statement with SQLite's query
+plan. `--analyze` runs ANALYZE first, to show what statistics change.
+
+`statements` compares, for one user read (the resource and its groups), SQLAlchemy Core
+statements built per call (what the repository does), the same statements prebuilt with
+`bindparam`, and raw SQL on the sqlite3 cursor.
+
+For measurement only: it imports the server's internals and is not part of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["main"]
+
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def _plans(users: int, analyze: bool, slow_ms: float) -> int:
+    from reference_server.app import create_state
+    from reference_server.endpoints import operations as ops
+    from reference_server.endpoints.common import Ctx
+    from reference_server.settings import ServerSettings
+
+    workdir = Path(tempfile.mkdtemp(prefix="scim-sql-"))
+    db = workdir / "s.db"
+    state = create_state(ServerSettings(database_url=f"sqlite:///{db}", bootstrap_token="T"))
+    tenant = state.bootstrap_tenant
+    assert tenant is not None
+    ctx = Ctx(state, tenant, "http://127.0.0.1/scim/v2")
+    raw = sqlite3.connect(db)
+    ids = [str(uuid.uuid4()) for _ in range(users)]
+    raw.executemany(
+        "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, external_id, "
+        "display_name_lower, display, data, version, created, last_modified) "
+        "VALUES (?, ?, 'User', ?, ?, ?, ?, ?, 1, ?, ?)",
+        [
+            (
+                tenant,
+                rid,
+                f"u{n}@b",
+                f"ext-{n}",
+                f"bench u{n}",
+                f"Bench u{n}",
+                json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+                f"2026-01-01T00:00:00.{n:09d}Z",
+                "2026-01-01T00:00:00Z",
+            )
+            for n, rid in enumerate(ids)
+        ],
+    )
+    raw.executemany(
+        "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text, "
+        "v_lower) VALUES (?, ?, 'User', 'emails.value', 0, ?, ?)",
+        [(tenant, rid, f"u{n}@m", f"u{n}@m") for n, rid in enumerate(ids)],
+    )
+    raw.commit()
+    if analyze:
+        raw.execute("ANALYZE")
+        raw.commit()
+    body = {"schemas": [GROUP_SCHEMA], "displayName": "grow"}
+    group = ops.create(ctx, "Group", body, None, None).body
+    assert group is not None
+    gid = group["id"]
+
+    seen: list[tuple[float, str, Any]] = []
+    started: dict[int, float] = {}
+
+    @sa.event.listens_for(state.engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    @sa.event.listens_for(state.engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append(((time.perf_counter() - started.pop(id(cursor))) * 1e3, statement, params))
+
+    def run(label: str, fn: Callable[[], object]) -> None:
+        seen.clear()
+        t0 = time.process_time()
+        fn()
+        cpu = (time.process_time() - t0) * 1e3
+        print(f"== {label}: {cpu:.1f} ms CPU, {len(seen)} statements")
+        for ms, sql, params in seen:
+            if ms < slow_ms:
+                continue
+            first = params[0] if isinstance(params, list) and params else params
+            plan: list[str] = []
+            if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+                plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, first)]
+            print(f"   {ms:8.2f} ms (wall)  {' '.join(sql.split())[:140]}")
+            print(f"                plan: {plan}")
+
+    def add(batch: Sequence[str]) -> None:
+        op = {"op": "add", "path": "members", "value": [{"value": i} for i in batch]}
+        ops.patch(ctx, "Group", gid, {"schemas": [PATCH_SCHEMA], "Operations": [op]})
+
+    def remove(member: str) -> None:
+        op = {"op": "remove", "path": f'members[value eq "{member}"]'}
+        ops.patch(ctx, "Group", gid, {"schemas": [PATCH_SCHEMA], "Operations": [op]})
+
+    print(f"{users:,} users, SQLite {sqlite3.sqlite_version}, ANALYZE: {analyze}")
+    run("warm-up: add 50 (builds the PATCH path grammar)", lambda: add(ids[:50]))
+    run("group add 50", lambda: add(ids[50:100]))
+    run("group add 50", lambda: add(ids[100:150]))
+    run("group remove 1", lambda: remove(ids[3]))
+    start = max(1, users - 100)
+    run(f"page startIndex={start}", lambda: ops.search(ctx, ["User"], ops.Query(start_index=start)))
+    half = users // 2
+    flt = f'emails.value eq "u{half}@m"'
+    run(f"filter {flt}", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt)))
+    flt2 = f'userName eq "u{half}@b"'
+    run(f"filter {flt2}", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt2)))
+    run("get", lambda: ops.read(ctx, "User", ids[half], None, None, None))
+    state.engine.dispose()
+    raw.close()
+    for path in workdir.iterdir():
+        path.unlink()
+    workdir.rmdir()
+    return 0
+
+
+def _statements(calls: int) -> int:
+    from reference_server.storage.engine import create_engine, upgrade
+    from reference_server.storage.tables import group_members, resources
+
+    workdir = Path(tempfile.mkdtemp(prefix="scim-sql-"))
+    db = workdir / "m.db"
+    engine = create_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    ids = [str(uuid.uuid4()) for _ in range(2000)]
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tenants (id, name, created) VALUES ('t', 't', 'x')"))
+        conn.execute(
+            resources.insert(),
+            [
+                {
+                    "tenant_id": "t",
+                    "id": rid,
+                    "resource_type": "User",
+                    "user_name_lower": f"u{n}",
+                    "data": "{}",
+                    "version": 1,
+                    "created": f"{n:08d}",
+                    "last_modified": "x",
+                }
+                for n, rid in enumerate(ids)
+            ],
+        )
+    cols = (
+        resources.c.id,
+        resources.c.resource_type,
+        resources.c.data,
+        resources.c.version,
+        resources.c.created,
+        resources.c.last_modified,
+    )
+    joined = sa.and_(
+        resources.c.tenant_id == group_members.c.tenant_id,
+        resources.c.id == group_members.c.group_id,
+    )
+
+    def built_per_call(rid: str) -> None:  # what Repository.get + groups_of do today
+        with engine.connect() as conn:
+            conn.execute(
+                sa.select(*cols).where(
+                    resources.c.tenant_id == "t",
+                    resources.c.id == rid,
+                    resources.c.resource_type == "User",
+                )
+            ).first()
+            conn.execute(
+                sa.select(group_members.c.member_id, group_members.c.group_id, resources.c.display)
+                .join(resources, joined)
+                .where(group_members.c.tenant_id == "t", group_members.c.member_id.in_([rid]))
+                .order_by(group_members.c.member_id, group_members.c.group_id)
+            ).all()
+
+    get_stmt = sa.select(*cols).where(
+        resources.c.tenant_id == sa.bindparam("t"),
+        resources.c.id == sa.bindparam("i"),
+        resources.c.resource_type == sa.bindparam("rt"),
+    )
+    groups_stmt = (
+        sa.select(group_members.c.group_id, resources.c.display)
+        .join(resources, joined)
+        .where(
+            group_members.c.tenant_id == sa.bindparam("t"),
+            group_members.c.member_id == sa.bindparam("i"),
+        )
+    )
+
+    def prebuilt(rid: str) -> None:
+        with engine.connect() as conn:
+            conn.execute(get_stmt, {"t": "t", "i": rid, "rt": "User"}).first()
+            conn.execute(groups_stmt, {"t": "t", "i": rid}).all()
+
+    raw = sqlite3.connect(db, isolation_level=None)
+    q_get = (
+        "SELECT id, resource_type, data, version, created, last_modified FROM resources "
+        "WHERE tenant_id=? AND id=? AND resource_type=?"
+    )
+    q_groups = (
+        "SELECT gm.group_id, r.display FROM group_members gm JOIN resources r "
+        "ON r.tenant_id=gm.tenant_id AND r.id=gm.group_id WHERE gm.tenant_id=? AND gm.member_id=?"
+    )
+    q_one = (
+        "SELECT r.id, r.data, r.version, r.created, r.last_modified, (SELECT "
+        "json_group_array(json_array(gm.group_id, g.display)) FROM group_members gm JOIN "
+        "resources g ON g.tenant_id=gm.tenant_id AND g.id=gm.group_id WHERE "
+        "gm.tenant_id=r.tenant_id AND gm.member_id=r.id) FROM resources r "
+        "WHERE r.tenant_id=? AND r.id=? AND r.resource_type=?"
+    )
+
+    def raw_two(rid: str) -> None:
+        raw.execute(q_get, ("t", rid, "User")).fetchone()
+        raw.execute(q_groups, ("t", rid)).fetchall()
+
+    def raw_one(rid: str) -> None:
+        raw.execute(q_one, ("t", rid, "User")).fetchone()
+
+    cases: list[tuple[str, Callable[[str], None]]] = [
+        ("SQLAlchemy Core, statements built per call (today)", built_per_call),
+        ("SQLAlchemy Core, prebuilt statements + bindparam", prebuilt),
+        ("raw sqlite3, the same 2 queries", raw_two),
+        ("raw sqlite3, 1 query (groups as a json subquery)", raw_one),
+    ]
+    for label, fn in cases:
+        t0 = time.process_time()
+        for k in range(calls):
+            fn(ids[k % len(ids)])
+        print(f"{label:55s} {(time.process_time() - t0) / calls * 1e6:8.0f} µs CPU per read")
+    engine.dispose()
+    raw.close()
+    for path in workdir.iterdir():
+        path.unlink()
+    workdir.rmdir()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    plans = sub.add_parser("plans", help="operation costs and query plans at N users")
+    plans.add_argument("--users", type=int, default=100_000)
+    plans.add_argument("--analyze", action="store_true", help="run ANALYZE first")
+    plans.add_argument("--slow-ms", type=float, default=1.0, help="show statements slower")
+    stmts = sub.add_parser("statements", help="SQLAlchemy Core vs raw SQL for one user read")
+    stmts.add_argument("--calls", type=int, default=3000)
+    args = parser.parse_args(argv)
+    if args.command == "plans":
+        return _plans(args.users, args.analyze, args.slow_ms)
+    return _statements(args.calls)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
