@@ -16,5 +16,5 @@ run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; f
 run_pg "$BIN/initdb" -D "$DATA" -A trust -U postgres >/dev/null
 run_pg "$BIN/pg_ctl" -D "$DATA" -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200" -l "$DATA/log" -w start >&2
 run_pg "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres scim_test
-echo "$DATA" > /tmp/scim-pg.datadir
+echo "$DATA" > "/tmp/scim-pg.$PORT.datadir"
 echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/scim_test"
