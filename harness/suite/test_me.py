@@ -2,7 +2,8 @@
 
 A server may not support /Me (it SHOULD then answer 501), redirect with 308 to the
 subject's resource, or serve the request itself with a Location header naming that
-resource. The suite never writes to a /Me that is served: the subject is not the run's.
+resource. The suite sends writes to /Me only when GET /Me says it is not supported: a
+served /Me aliases a subject the run did not create.
 """
 
 from __future__ import annotations
