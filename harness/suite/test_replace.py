@@ -555,4 +555,5 @@ def test_put_accepts_boolean_string(
             keyword=Keyword.MUST,
             expected=False,
             actual=got.get("active"),
+            exchanges=[response.exchange],
         )

@@ -245,6 +245,7 @@ def test_ids_are_unique(scim: ScimClient, make_user: Maker, make_group: Maker) -
             "two created resources share an id",
             expected="four distinct ids",
             actual=ids,
+            exchanges=list(scim.recorder.exchanges)[-4:],  # the four creates
         )
 
 
