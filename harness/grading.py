@@ -51,10 +51,13 @@ def grade(
         if keyword is Keyword.SHOULD and not strict:
             return Verdict("warning", str(error), error.exchanges, keyword)
         return Verdict("failed", str(error), error.exchanges, keyword)
+    if isinstance(error, AssertionError) and when == "call":
+        # A plain `assert` in a check is graded like a violation without its own keyword.
+        keyword = check_keyword or Keyword.MUST
+        outcome = "warning" if keyword is Keyword.SHOULD and not strict else "failed"
+        return Verdict(outcome, f"AssertionError: {error}", (), keyword)
     if error is not None and pytest_outcome == "failed":
         kind = "error" if when != "call" or isinstance(error, HarnessError) else "failed"
-        if isinstance(error, AssertionError) and when == "call":
-            kind = "failed"
         return Verdict(kind, f"{type(error).__name__}: {error}")
     if pytest_outcome == "failed":
         return Verdict("failed" if when == "call" else "error", "")

@@ -30,6 +30,7 @@ from harness.verdicts import Unsupported
 __all__ = ["RECORDER_KEY", "REPORT_NAME", "RUN_KEY", "RunState", "ScimRun", "XdistHooks"]
 
 REPORT_NAME = "scim-report.json"
+SUMMARY_LINES = 25
 RECORDER_KEY = pytest.StashKey[Recorder]()
 
 
@@ -224,10 +225,13 @@ class ScimRun:
         tr.write_line(f"{'area':<12}" + "".join(f"{o:>9}" for o in OUTCOMES))
         for area, counts in sorted(areas.items()):
             tr.write_line(f"{area:<12}" + "".join(f"{counts[o]:>9}" for o in OUTCOMES))
-        for record in sorted(state.collector.records.values(), key=lambda r: r.nodeid):
-            if record.outcome in ("blocked", "warning"):
-                reason = state.masker.text(record.reason.splitlines()[0] if record.reason else "")
-                tr.write_line(f"{record.outcome.upper()} {record.nodeid} - {reason[:160]}")
+        notable = [r for r in sorted(state.collector.records.values(), key=lambda r: r.nodeid)
+                   if r.outcome in ("blocked", "warning")]  # fmt: skip
+        for record in notable[:SUMMARY_LINES]:
+            reason = state.masker.text(record.reason.splitlines()[0] if record.reason else "")
+            tr.write_line(f"{record.outcome.upper()} {record.nodeid} - {reason[:160]}")
+        if len(notable) > SUMMARY_LINES:
+            tr.write_line(f"... and {len(notable) - SUMMARY_LINES} more blocked or warned checks")
         coverage = state.coverage
         if coverage is not None:
             overall = coverage["overall"]

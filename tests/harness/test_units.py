@@ -143,6 +143,9 @@ def test_grading_follows_the_keyword() -> None:
     assert _grade(HarnessError("bug")) == "error"
     assert _grade(KeyError("x"), when="setup") == "error"
     assert _grade(None, outcome="passed") == "passed"
+    assert _grade(AssertionError("plain")) == "failed"
+    assert _grade(AssertionError("plain"), check_keyword=Keyword.SHOULD) == "warning"
+    assert _grade(AssertionError("plain"), when="teardown") == "error"
     finding = ScimViolation("media type", keyword=Keyword.SHOULD)
     assert _grade(None, outcome="passed", findings=[finding]) == "warning"
     assert _grade(None, outcome="passed", findings=[finding], strict=True) == "failed"
