@@ -406,6 +406,9 @@ STRING_OPERATORS: dict[str, tuple[str, set[str], set[str]]] = {
     "ge": ('title ge "Baker"', {"b", "c"}, set()),
     "lt": ('title lt "Baker"', {"a"}, set()),
     "le": ('title le "Baker"', {"a", "b"}, set()),
+    # SQL LIKE wildcards are plain characters in a SCIM filter value
+    "co-percent-literal": ('title co "%"', set(), set()),
+    "sw-underscore-literal": ('title sw "_nalyst"', set(), set()),
 }
 
 

@@ -65,6 +65,8 @@ PROOFS = [
     # operators on strings, booleans, dateTimes
     Proof(q("test_string_operator_selects_exactly_the_matches"),
           RewriteFilter("GET", USERS, pattern=r" gt ", replacement=" ge ")),
+    Proof(q("test_string_operator_selects_exactly_the_matches"),  # unescaped SQL LIKE
+          RewriteFilter("GET", USERS, pattern=r'title co "%"', replacement="title pr")),
     Proof(q("test_boolean_filter_selects_exactly_the_matches"),
           RewriteFilter("GET", USERS, pattern=r"active eq false", replacement="active eq true")),
     Proof(q("test_ordering_a_boolean_is_invalid_filter"),
