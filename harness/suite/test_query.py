@@ -1,8 +1,9 @@
 """Query (RFC 7644 section 3.4.2): filters, case-exactness, sorting, paging, attribute selection.
 
-Every check reads one module-scoped directory of four Users (and two Groups) whose userNames
-start with a tag unique to this module instance, and scopes each query to that tag, so
-other data on a real tenant never changes a verdict. The directory is read-only.
+Most checks read one module-scoped directory of four Users (and two Groups) whose names
+start with a tag unique to this module instance, and scope each query to that tag, so other
+data on a real tenant never changes a verdict; the directory is read-only. The few checks
+that need their own user create it through `make_user`.
 """
 
 from __future__ import annotations
