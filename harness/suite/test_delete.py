@@ -246,3 +246,25 @@ def test_deleted_group_leaves_its_members(
             actual=groups,
             exchanges=[response.exchange],
         )
+
+
+@clause("rfc7643-3.1-must-6", "rfc7643-3.1-must-5")
+@pytest.mark.parametrize("resource_type", RESOURCE_TYPES)
+def test_deleted_id_is_not_reassigned(
+    scim: ScimClient,
+    capabilities: Capabilities,
+    make_user: Maker,
+    make_group: Maker,
+    resource_type: str,
+) -> None:
+    """RFC 7643 3.1: "id" is non-reassignable: a resource created after a DELETE gets a new id."""
+    gone = _make(resource_type, make_user, make_group)
+    _delete(scim, capabilities, resource_type, gone)
+    fresh = _make(resource_type, make_user, make_group)
+    if fresh["id"] == gone["id"]:
+        raise ValueMismatch(
+            "the id of a deleted resource was given to a new one",
+            expected=f"an id other than {gone['id']}",
+            actual=fresh["id"],
+            exchanges=list(scim.recorder.exchanges)[-1:],
+        )

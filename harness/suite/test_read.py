@@ -388,3 +388,23 @@ def test_attributes_select_a_multi_valued_sub_attribute(
             actual={k: body.get(k) for k in ("displayName", "members")},
             exchanges=[response.exchange],
         )
+
+
+@clause("rfc7644-3.9-must-2", "rfc7644-3.4.2.5-must-5")
+def test_excluded_attributes_drop_an_extension(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker
+) -> None:
+    """RFC 7644 3.9, 3.10: "excludedAttributes=<extension URN>" leaves the extension out."""
+    rt = capabilities.resource_type("User")
+    if rt is None or not any(u.lower() == ENTERPRISE_URN.lower() for u, _ in rt.extensions):
+        raise Unsupported(f"the User resource type declares no {ENTERPRISE_URN} extension")
+    ext = {"department": "Excluded Department"}
+    user = make_user(schemas=[USER_URN, ENTERPRISE_URN], **{ENTERPRISE_URN: ext})
+    response, body = _get(scim, capabilities, user, excludedAttributes=ENTERPRISE_URN)
+    if _lookup(body, ENTERPRISE_URN) or not _has(body, "userName"):
+        raise ValueMismatch(
+            "GET ?excludedAttributes=<enterprise URN> still returned the extension",
+            expected={"userName": user["userName"], ENTERPRISE_URN: "(absent)"},
+            actual={k: body.get(k) for k in ("userName", ENTERPRISE_URN)},
+            exchanges=[response.exchange],
+        )

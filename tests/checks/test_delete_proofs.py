@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from defects.batched import BatchedProver
 from defects.catalog import IgnoreWrite, RewriteStatus
 from defects.proving import Proof, Reference
-from defects.resources_defects import ForgetDeletion, Tombstone
+from defects.resources_defects import EditExchange, ForgetDeletion, Tombstone
 
 ITEM = "/(Users|Groups)/[^/]+"
 ANY = "/(Users|Groups)(/[^/]+)?"
+
+
+def _reuse_deleted_ids() -> Any:
+    """A server handing a deleted resource's id to the next resource it creates."""
+    freed: list[str] = []
+
+    def edit(request: Any, body: Any, exchange: Any) -> Any:
+        if exchange.method == "DELETE" and exchange.status == 204:
+            freed.append(exchange.path.rsplit("/", 1)[-1])
+        elif exchange.method == "POST" and isinstance(body, dict) and body.get("id") and freed:
+            body["id"] = freed.pop()
+        return body
+
+    return edit
+
 
 DELETE_IGNORED = IgnoreWrite("DELETE", ITEM, success_status=204)
 MEMBERSHIPS_KEPT = ForgetDeletion("*", ANY)
@@ -34,6 +51,8 @@ PROOFS = [
           RewriteStatus("DELETE", ITEM, from_status=404, to_status=400)),
     Proof("test_delete::test_deleted_user_leaves_its_groups", MEMBERSHIPS_KEPT),
     Proof("test_delete::test_deleted_group_leaves_its_members", MEMBERSHIPS_KEPT),
+    Proof("test_delete::test_deleted_id_is_not_reassigned",
+          EditExchange("*", ANY, name="deleted ids reused", edit=_reuse_deleted_ids())),
 ]  # fmt: skip
 
 

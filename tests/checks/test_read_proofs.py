@@ -11,6 +11,7 @@ from defects.proving import Proof, Reference
 
 ITEM = "/(Users|Groups)/[^/]+"
 USER = "/Users/[^/]+"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def _set(key: str, value: Any) -> Any:
@@ -103,6 +104,9 @@ PROOFS = [
     Proof("test_read::test_attributes_select_a_multi_valued_sub_attribute",
           EditJson("GET", "/Groups/[^/]+", query="attributes=members", name="whole members",
                    edit=_member_display)),
+    Proof("test_read::test_excluded_attributes_drop_an_extension",
+          EditJson("GET", USER, query="excludedAttributes=urn", name="extension kept",
+                   edit=_set(ENTERPRISE, {"department": "Excluded Department"}))),
 ]  # fmt: skip
 
 

@@ -79,7 +79,8 @@ class EditRequest(Defect):
 
 @dataclass(frozen=True)
 class EditExchange(Defect):
-    """Transform the JSON response with `edit(request_json, response_json, exchange)`."""
+    """Transform the JSON response with `edit(request_json, response_json, exchange)`; it
+    also sees exchanges without a JSON body (response_json None), e.g. a DELETE's 204."""
 
     name: str = "edit"
     edit: Callable[[Any, Any, Exchange], Any] = field(default=lambda q, r, e: r, compare=False)
@@ -90,8 +91,8 @@ class EditExchange(Defect):
 
     def rewrite_response(self, exchange: Exchange) -> None:
         body = _json(exchange.response_body)
-        if body is not None:
-            edited = self.edit(_json(exchange.body), body, exchange)
+        edited = self.edit(_json(exchange.body), body, exchange)  # body None: e.g. a 204
+        if body is not None and edited is not None:
             exchange.set_response_body(json.dumps(edited).encode())
 
 
