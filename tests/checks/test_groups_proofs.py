@@ -95,6 +95,7 @@ def _first_group_only(body: Any) -> Any:
     return body
 
 
+IGNORED_GROUP = IgnoreWrite("PATCH", GROUP)
 IGNORE_REMOVE = OnBody("PATCH", GROUP, pattern=OP + "remove", inner=IgnoreWrite())
 GROUPS_NEVER_SET = EditJson("GET", USER, name="groups never populated", edit=_drop_groups)
 SWAP_REF = _edit_members(
@@ -107,7 +108,7 @@ PROOFS = [
           EditRequest("POST", "/Groups", name="members ignored", edit=_drop_request_members)),
     Proof("test_groups::test_create_group_response_lists_members",
           EditJson("POST", "/Groups", name="members left out", edit=_drop_request_members)),
-    Proof("test_groups::test_add_members_by_patch", IgnoreWrite("PATCH", GROUP)),
+    Proof("test_groups::test_add_members_by_patch", IGNORED_GROUP),
     Proof("test_groups::test_add_member_keeps_existing_members",
           EditRequest("PATCH", GROUP, name="add replaces", edit=_members_op_to("replace"))),
     Proof("test_groups::test_add_existing_member_is_not_duplicated",
@@ -163,10 +164,8 @@ PROOFS = [
           EditRequest("PATCH", GROUP, name="replace appends", edit=_members_op_to("add"))),
     Proof("test_groups::test_add_member_with_type",
           OnBody("PATCH", GROUP, pattern=r'"type"', inner=Refuse(scim_type="mutability"))),
-    Proof("test_groups::test_pathless_replace_renames_group",
-          OnBody("PATCH", GROUP, pattern=r'^(?!.*"path")', inner=IgnoreWrite())),
-    Proof("test_groups::test_add_group_as_member",
-          OnBody("PATCH", GROUP, pattern=r'"type"\s*:\s*"Group"', inner=IgnoreWrite())),
+    Proof("test_groups::test_pathless_replace_renames_group", IGNORED_GROUP),
+    Proof("test_groups::test_add_group_as_member", IGNORED_GROUP),
     Proof("test_groups::test_idp_entra_remove_member",
           EditRequest("PATCH", GROUP, name="remove value ignored", edit=drop_remove_values)),
     Proof("test_groups::test_same_member_twice_in_one_add_is_kept_once",

@@ -128,11 +128,11 @@ DUPLICATE_EMAILS = EditJson("GET", USER, name="duplicate emails", edit=_duplicat
 IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
 FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
 PRIMARY_NEVER_RESET = EditJson("GET", USER, name="primary never reset", edit=all_primary)
-IGNORE_PATHLESS = OnBody("PATCH", USER, pattern=r'^(?!.*"path")', inner=IgnoreWrite())
+IGNORE_PATHLESS = IGNORED  # one run: a PATCH acknowledged and ignored
 PATHLESS_DROPPED = EditRequest(
     "PATCH", USER, name="path-less URN, dotted, active keys ignored", edit=drop_pathless
 )
-IGNORE_URN_PATHS = OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"urn:', inner=IgnoreWrite())
+IGNORE_URN_PATHS = IGNORED
 REMOVE_PARENT = EditRequest(
     "PATCH", USER, name="remove removes the parent", edit=on_ops(_remove_parent)
 )
@@ -142,13 +142,10 @@ PROOFS = [
     Proof("test_patch::test_patch_is_supported",
           EditJson("GET", "/ServiceProviderConfig", name="patch unsupported", edit=_no_patch)),
     Proof("test_patch::test_replace_single_valued_attribute", IGNORED),
-    Proof("test_patch::test_add_single_valued_attribute_replaces_value",
-          OnBody("PATCH", USER, pattern=OP + "add", inner=IgnoreWrite())),
+    Proof("test_patch::test_add_single_valued_attribute_replaces_value", IGNORED),
     Proof("test_patch::test_add_absent_attribute_adds_it", IGNORED),
-    Proof("test_patch::test_replace_absent_attribute_adds_it",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"nickName"', inner=IgnoreWrite())),
-    Proof("test_patch::test_replace_sub_attribute",
-          OnBody("PATCH", USER, pattern=r"name\.givenName", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_absent_attribute_adds_it", IGNORED),
+    Proof("test_patch::test_replace_sub_attribute", IGNORED),
     Proof("test_patch::test_replace_complex_keeps_unspecified_sub_attributes",
           EditRequest("PATCH", USER, name="replace the complex whole",
                       edit=on_ops(_replace_complex_whole))),
@@ -176,8 +173,7 @@ PROOFS = [
           EditJson("GET", USER, name="empty phone left behind", edit=_residue_phone)),
     Proof("test_patch::test_remove_with_compound_value_filter",
           FILTER_IGNORED),
-    Proof("test_patch::test_replace_filtered_sub_attribute",
-          OnBody("PATCH", USER, pattern=r"\]\.", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_filtered_sub_attribute", IGNORED),
     Proof("test_patch::test_replace_filtered_value_replaces_matching_record",
           FILTER_IGNORED),
     Proof("test_patch::test_primary_on_added_value_resets_the_others",
@@ -247,20 +243,16 @@ PROOFS = [
     Proof("test_patch::test_idp_add_filtered_path_creates_missing_value",
           OnBody("PATCH", USER, pattern=OP + r'add"\s*,\s*"path"\s*:\s*"emails\[',
                  inner=Refuse(scim_type="noTarget"))),
-    Proof("test_patch::test_add_absent_sub_attribute_adds_it",
-          OnBody("PATCH", USER, pattern=r"name\.middleName", inner=IgnoreWrite())),
+    Proof("test_patch::test_add_absent_sub_attribute_adds_it", IGNORED),
     Proof("test_patch::test_remove_complex_attribute", IGNORE_REMOVE),
     Proof("test_patch::test_operations_apply_in_order",
           EditRequest("PATCH", USER, name="operations reversed", edit=_reverse_ops)),
-    Proof("test_patch::test_replace_active_by_path",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"active"', inner=IgnoreWrite())),
-    Proof("test_patch::test_add_absent_multi_valued_attribute_creates_it",
-          OnBody("PATCH", USER, pattern="phoneNumbers", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_active_by_path", IGNORED),
+    Proof("test_patch::test_add_absent_multi_valued_attribute_creates_it", IGNORED),
     Proof("test_patch::test_replace_filter_replaces_every_match",
           EditJson("GET", USER, name="first match only", edit=_first_match_only)),
     Proof("test_patch::test_remove_filter_removes_every_match", FILTER_IGNORED),
-    Proof("test_patch::test_replace_with_boolean_value_filter",
-          OnBody("PATCH", USER, pattern="primary eq true", inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_with_boolean_value_filter", IGNORED),
     Proof("test_patch::test_replace_extension_sub_attribute_by_urn_path", IGNORE_URN_PATHS),
     Proof("test_patch::test_remove_with_filter_operator", FILTER_IGNORED),
     Proof("test_patch::test_path_filter_honours_case_exactness",
@@ -269,8 +261,7 @@ PROOFS = [
           EditJson("PATCH", USER, name="excluded title returned", edit=_add_title)),
     Proof("test_patch::test_group_patch_answer_lists_the_new_members",
           EditJson("PATCH", GROUP, name="stale members in the answer", edit=_stale_members)),
-    Proof("test_patch::test_replace_user_name",
-          OnBody("PATCH", USER, pattern=r'"path"\s*:\s*"userName"', inner=IgnoreWrite())),
+    Proof("test_patch::test_replace_user_name", IGNORED),
     Proof("test_patch::test_replace_write_only_password",
           OnBody("PATCH", USER, pattern=r'"password"', inner=Refuse())),
     Proof("test_patch::test_later_operations_see_the_implicit_schema_change",
