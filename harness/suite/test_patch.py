@@ -1514,6 +1514,35 @@ def test_idp_capitalized_ops_are_applied(
     idp_applied(patch(scim, capabilities, user, operation), user, read_back, expected)
 
 
+@clause("rfc7644-3.5.2-must-3", "rfc7644-3.5.2.3-must-4", keyword="SHOULD")
+def test_idp_entra_default_update_body(
+    scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
+) -> None:
+    """RFC 7644 3.5.2 (IdP dialect, Entra default): Microsoft's published update body, one
+    "Replace" per attribute, is applied whole (a refusal warns; ignoring it fails)."""
+    capabilities.require("patch")
+    needs(capabilities, "User", "emails", "name.givenName", "name.familyName")
+    needs_enterprise(capabilities, "employeeNumber")
+    user = make_user()
+    email = _addr(user, "entra")
+    operations = (
+        op("Replace", "displayName", "Pvlo Entra"),
+        op("Replace", 'emails[type eq "work"].value', email),
+        op("Replace", "name.givenName", "Gtfd"),
+        op("Replace", "name.familyName", "Pkqf"),
+        op("Replace", "externalId", f"{user['externalId']}-entra"),
+        op("Replace", f"{ENTERPRISE_URN}:employeeNumber", "Eqpj"),
+    )
+    expected = {
+        "displayName": "Pvlo Entra",
+        "emails": [{"value": email, "type": "work"}],
+        "name": {"givenName": "Gtfd", "familyName": "Pkqf"},
+        "externalId": f"{user['externalId']}-entra",
+        ENTERPRISE_URN: {"employeeNumber": "Eqpj"},
+    }
+    idp_applied(patch(scim, capabilities, user, *operations), user, read_back, expected)
+
+
 @clause("rfc7644-3.5.2-may-1", keyword="SHOULD")
 def test_idp_string_boolean_is_accepted(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack

@@ -124,6 +124,9 @@ def _stale_members(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+CAPITALS_REFUSED = OnBody(
+    "PATCH", USER, pattern=OP + "[A-Z]", inner=Refuse(scim_type="invalidSyntax")
+)
 DUPLICATE_EMAILS = EditJson("GET", USER, name="duplicate emails", edit=_duplicate_emails)
 IGNORE_REMOVE = OnBody("PATCH", USER, pattern=OP + "remove", inner=IgnoreWrite())
 FILTER_IGNORED = EditRequest("PATCH", USER, name="filter ignored", edit=drop_path_filters)
@@ -233,7 +236,7 @@ PROOFS = [
     Proof("test_patch::test_capitalized_op_is_applied_or_refused",
           OnBody("PATCH", USER, pattern=OP + "[A-Z]", inner=IgnoreWrite())),
     Proof("test_patch::test_idp_capitalized_ops_are_applied",
-          OnBody("PATCH", USER, pattern=OP + "[A-Z]", inner=Refuse(scim_type="invalidSyntax"))),
+ CAPITALS_REFUSED),
     Proof("test_patch::test_idp_string_boolean_is_accepted",
           OnBody("PATCH", USER, pattern=r'"False"', inner=Refuse())),
     Proof("test_patch::test_idp_dotted_keys_in_pathless_replace",
@@ -270,6 +273,7 @@ PROOFS = [
           OnBody("PATCH", USER, pattern=r'"value"\s*:\s*\{', inner=Refuse())),
     Proof("test_patch::test_duplicate_user_name_in_other_case_is_refused", IGNORED),
     Proof("test_patch::test_at_most_one_primary_after_patch", PRIMARY_NEVER_RESET),
+    Proof("test_patch::test_idp_entra_default_update_body", CAPITALS_REFUSED),
 ]  # fmt: skip
 
 
