@@ -383,8 +383,8 @@ def delete(
 # --- search ----------------------------------------------------------------------------
 
 
-def _fast_where(reg: SchemaRegistry, resource_type: str, text: str) -> ColumnElement[bool] | None:
-    """`attr eq "value"` on a direct column (id, userName, externalId, displayName)."""
+def _fast_column(reg: SchemaRegistry, resource_type: str, text: str) -> tuple[str, str] | None:
+    """(indexed column, value) for `attr eq "value"` on id, userName, externalId, displayName."""
     found = fast_filter(text)
     if found is None:
         return None
@@ -392,21 +392,23 @@ def _fast_where(reg: SchemaRegistry, resource_type: str, text: str) -> ColumnEle
     resolved = reg.resolve(resource_type, attr)
     if resolved is None or resolved.sub_attribute is not None:
         return None
-    if (
-        resolved.schema_urn != reg.resource_type(resource_type).schema
-        and resolved.index_path != "id"
-    ):
-        return None
     path = resolved.index_path
+    if path != "id" and resolved.schema_urn != reg.resource_type(resource_type).schema:
+        return None
     if path == "id":
-        return resources.c.id == value
+        return "id", value
     if path == "username":
-        return resources.c.user_name_lower == value.lower()
+        return "user_name_lower", value.lower()
     if path == "externalid":
-        return resources.c.external_id == value
+        return "external_id", value
     if path == "displayname":
-        return resources.c.display_name_lower == value.lower()
+        return "display_name_lower", value.lower()
     return None
+
+
+def _fast_where(reg: SchemaRegistry, resource_type: str, text: str) -> ColumnElement[bool] | None:
+    found = _fast_column(reg, resource_type, text)
+    return None if found is None else resources.c[found[0]] == found[1]
 
 
 def _type_where(
@@ -432,6 +434,14 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
     reg, repo = ctx.state.registry, ctx.state.repo
     settings = ctx.state.settings
     text = q.filter if q.filter and q.filter.strip() else None
+    start = max(q.start_index, 1)
+    count = settings.max_results if q.count is None else max(min(q.count, settings.max_results), 0)
+    fast = _fast_column(reg, types[0], text) if text and len(types) == 1 and not q.sort_by else None
+    if fast is not None:  # the IdP lookup: prebuilt statements on an indexed column
+        with repo.read() as conn:
+            total, rows = repo.lookup(conn, ctx.tenant, types[0], *fast, start - 1, count)
+            related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
+        return _list_response(ctx, rows, related, total, start, q)
     parsed: Filter | None = None
     if text is not None and any(_fast_where(reg, t, text) is None for t in types):
         parsed = parse_filter(text)
@@ -457,11 +467,20 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
             except InvalidValue:
                 if len(types) == 1:
                     raise
-    start = max(q.start_index, 1)
-    count = settings.max_results if q.count is None else max(min(q.count, settings.max_results), 0)
     with repo.read() as conn:
         total, rows = repo.query(conn, ctx.tenant, where, order, start - 1, count)
         related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
+    return _list_response(ctx, rows, related, total, start, q)
+
+
+def _list_response(
+    ctx: Ctx,
+    rows: list[StoredResource],
+    related: dict[str, list[Member]],
+    total: int,
+    start: int,
+    q: Query,
+) -> dict[str, Any]:
     items = [representation(ctx, r, related.get(r.id), q.attributes, q.excluded) for r in rows]
     return {
         "schemas": [LIST_RESPONSE],

@@ -85,6 +85,73 @@ _COLUMNS = (
 )
 
 
+# Hot statements are built once with bind parameters: building SQLAlchemy expressions per
+# request costs more CPU than SQLite takes to answer them (issue 2, point 9).
+_GET = sa.select(*_COLUMNS).where(
+    resources.c.tenant_id == sa.bindparam("tenant"), resources.c.id == sa.bindparam("rid")
+)
+_GET_TYPED = _GET.where(resources.c.resource_type == sa.bindparam("rtype"))
+_GET_TYPED_LOCKED = _GET_TYPED.with_for_update()
+_GET_LOCKED = _GET.with_for_update()
+# Direct-column lookups (`userName eq "x"` and friends), one per indexed column.
+_LOOKUP_COLUMNS = ("id", "user_name_lower", "external_id", "display_name_lower")
+_LOOKUP_WHERE = {
+    name: sa.and_(
+        resources.c.tenant_id == sa.bindparam("tenant"),
+        resources.c.resource_type == sa.bindparam("rtype"),
+        resources.c[name] == sa.bindparam("value"),
+    )
+    for name in _LOOKUP_COLUMNS
+}
+_LOOKUP = {
+    name: sa.select(*_COLUMNS)
+    .where(where)
+    .order_by(resources.c.created, resources.c.id)
+    .limit(sa.bindparam("limit"))
+    .offset(sa.bindparam("offset"))
+    for name, where in _LOOKUP_WHERE.items()
+}
+_LOOKUP_COUNT = {
+    name: sa.select(sa.func.count()).select_from(resources).where(where)
+    for name, where in _LOOKUP_WHERE.items()
+}
+_MEMBERS_OF = (
+    sa.select(
+        group_members.c.group_id,
+        group_members.c.member_id,
+        group_members.c.member_type,
+        resources.c.display,
+    )
+    .join(
+        resources,
+        sa.and_(
+            resources.c.tenant_id == group_members.c.tenant_id,
+            resources.c.id == group_members.c.member_id,
+        ),
+    )
+    .where(
+        group_members.c.tenant_id == sa.bindparam("tenant"),
+        group_members.c.group_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(group_members.c.group_id, group_members.c.member_id)
+)
+_GROUPS_OF = (
+    sa.select(group_members.c.member_id, group_members.c.group_id, resources.c.display)
+    .join(
+        resources,
+        sa.and_(
+            resources.c.tenant_id == group_members.c.tenant_id,
+            resources.c.id == group_members.c.group_id,
+        ),
+    )
+    .where(
+        group_members.c.tenant_id == sa.bindparam("tenant"),
+        group_members.c.member_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(group_members.c.member_id, group_members.c.group_id)
+)
+
+
 class Repository:
     """Resource storage for every tenant; stateless apart from the engine and registry."""
 
@@ -116,14 +183,12 @@ class Repository:
         *,
         for_update: bool = False,
     ) -> StoredResource | None:
-        stmt = sa.select(*_COLUMNS).where(
-            resources.c.tenant_id == tenant, resources.c.id == resource_id
-        )
-        if resource_type is not None:
-            stmt = stmt.where(resources.c.resource_type == resource_type)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        params = {"tenant": tenant, "rid": resource_id, "rtype": resource_type}
+        if resource_type is None:
+            stmt = _GET_LOCKED if for_update else _GET
+        else:
+            stmt = _GET_TYPED_LOCKED if for_update else _GET_TYPED
+        row = conn.execute(stmt, params).first()
         return _row_to_resource(row) if row is not None else None
 
     def _columns(self, resource_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -291,6 +356,26 @@ class Repository:
         total = conn.execute(sa.select(sa.func.count()).select_from(resources).where(cond))
         return int(total.scalar_one()), page
 
+    def lookup(
+        self,
+        conn: sa.Connection,
+        tenant: str,
+        resource_type: str,
+        column: str,
+        value: str,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[StoredResource]]:
+        """`query` for `column = value` on an indexed column, with prebuilt statements."""
+        params = {"tenant": tenant, "rtype": resource_type, "value": value}
+        page: list[StoredResource] = []
+        if limit > 0:
+            rows = conn.execute(_LOOKUP[column], {**params, "limit": limit, "offset": offset})
+            page = [_row_to_resource(r) for r in rows]
+            if offset == 0 and len(page) < limit:
+                return len(page), page
+        return int(conn.execute(_LOOKUP_COUNT[column], params).scalar_one()), page
+
     # --- membership --------------------------------------------------------------------
 
     def resolve_members(
@@ -369,23 +454,7 @@ class Repository:
         """Each group's members (rows joined with the member's label), in one query."""
         out: dict[str, list[Member]] = {gid: [] for gid in group_ids}
         for chunk in _chunks(list(group_ids)):
-            rows = conn.execute(
-                sa.select(
-                    group_members.c.group_id,
-                    group_members.c.member_id,
-                    group_members.c.member_type,
-                    resources.c.display,
-                )
-                .join(
-                    resources,
-                    sa.and_(
-                        resources.c.tenant_id == group_members.c.tenant_id,
-                        resources.c.id == group_members.c.member_id,
-                    ),
-                )
-                .where(group_members.c.tenant_id == tenant, group_members.c.group_id.in_(chunk))
-                .order_by(group_members.c.group_id, group_members.c.member_id)
-            )
+            rows = conn.execute(_MEMBERS_OF, {"tenant": tenant, "ids": list(chunk)})
             for r in rows:
                 out[r.group_id].append(Member(r.member_id, r.member_type, r.display))
         return out
@@ -396,18 +465,7 @@ class Repository:
         """The groups each resource is a direct member of (a User's `groups`)."""
         out: dict[str, list[Member]] = {mid: [] for mid in member_ids}
         for chunk in _chunks(list(member_ids)):
-            rows = conn.execute(
-                sa.select(group_members.c.member_id, group_members.c.group_id, resources.c.display)
-                .join(
-                    resources,
-                    sa.and_(
-                        resources.c.tenant_id == group_members.c.tenant_id,
-                        resources.c.id == group_members.c.group_id,
-                    ),
-                )
-                .where(group_members.c.tenant_id == tenant, group_members.c.member_id.in_(chunk))
-                .order_by(group_members.c.member_id, group_members.c.group_id)
-            )
+            rows = conn.execute(_GROUPS_OF, {"tenant": tenant, "ids": list(chunk)})
             for r in rows:
                 out[r.member_id].append(Member(r.group_id, "Group", r.display))
         return out
