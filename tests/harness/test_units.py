@@ -365,3 +365,17 @@ def test_published_schema_validation_finds_type_shape_and_never() -> None:
     assert any(e.startswith("emails: multiValued but not a list") for e in errors)
     assert 'password: returned="never" but present' in errors
     assert "displayName: single-valued but a list" in errors
+
+
+def test_the_report_schema_is_a_valid_json_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    from harness.reporting.model import build_report, report_schema, validate_report
+
+    Draft202012Validator.check_schema(report_schema())
+    report = build_report(target={"url": None, "embedded": False}, settings={}, declared=None,
+                          discovery_error="x", checks=[], coverage=None)  # fmt: skip
+    validate_report(report)
+    report["summary"]["bogus"] = 1
+    with pytest.raises(HarnessError, match=r"report breaks report\.schema\.json"):
+        validate_report(report)
