@@ -165,3 +165,21 @@ def test_tenants_are_isolated(client: TestClient, app_client: TestClient) -> Non
     assert_error(client.get(f"/Users/{created['id']}", headers=other), 404)
     assert_error(client.delete(f"/Users/{created['id']}", headers=other), 404)
     assert client.get(f"/Users/{created['id']}").status_code == 200
+
+
+def test_unexpected_error_is_a_scim_500_without_internals(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug answers 500 with a SCIM Error body; the traceback goes to the log only."""
+    from reference_server.endpoints import operations
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("internal-secret-detail")
+
+    monkeypatch.setattr(operations, "search", broken)
+    response = client.get("/Users")
+    body = assert_error(response, 500)
+    assert "internal-secret-detail" not in response.text
+    assert "Traceback" not in response.text
+    assert "logged" in body["detail"]
+    assert "internal-secret-detail" in caplog.text
