@@ -178,6 +178,8 @@ def _run(text: str, start: str, error: type[ScimError], what: str) -> Any:
         raise error(f"Invalid {what}: {_describe(text, exc)}") from None
     except VisitError as exc:  # a string literal that JSON refuses
         raise error(f"Invalid {what}: {exc.orig_exc}") from None
+    except orjson.JSONDecodeError as exc:  # inline transformer: e.g. a lone surrogate escape
+        raise error(f"Invalid {what}: a string value is not a valid JSON string ({exc}).") from None
 
 
 def parse_filter(text: str) -> Filter:

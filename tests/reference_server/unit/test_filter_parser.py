@@ -199,3 +199,17 @@ def test_semantic_errors_are_invalid_filter(text: str, fragment: str) -> None:
     with pytest.raises(InvalidFilter) as info:
         matches(REG, "User", parse_filter(text), USER)
     assert fragment in info.value.detail
+
+
+@pytest.mark.parametrize(
+    "text", [r'userName eq "\ud800"', r'userName eq "\udc00x" and active eq true']
+)
+def test_lone_surrogate_escapes_are_invalid_filter(text: str) -> None:
+    """A string literal JSON refuses is the client's error (400 invalidFilter), never a 500."""
+    with pytest.raises(InvalidFilter, match="not a valid JSON string"):
+        parse_filter(text)
+
+
+def test_lone_surrogate_escape_in_a_path_is_invalid_path() -> None:
+    with pytest.raises(InvalidPath, match="not a valid JSON string"):
+        parse_path(r'emails[value eq "\ud800"].type')
