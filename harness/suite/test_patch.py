@@ -3,7 +3,8 @@
 Every check reads the resource back after the PATCH (a 200 that changed nothing fails), and
 every refused PATCH must leave the resource as it was (3.5.2: a PATCH is atomic). Checks
 named `test_idp_*` grade what real IdPs send beyond the RFC (Entra's "Replace", "False",
-dotted keys, a bare manager id): the RFC lets a server refuse those, so they warn (SHOULD).
+dotted keys, a bare manager id): the RFC lets a server refuse those, so a refusal skips
+with the reason, and an acknowledged one that changed nothing fails.
 """
 
 from __future__ import annotations
@@ -93,17 +94,13 @@ def idp_applied(
     expected: Mapping[str, Any],
     resource_type: str = "User",
 ) -> None:
-    """An IdP-dialect PATCH: a clean 4xx refusal warns (RFC-strict, the IdP breaks); an
-    accepted one MUST have taken effect (a success that changed nothing fails)."""
+    """An IdP-dialect PATCH: a clean 4xx SCIM error is the RFC-strict answer to non-RFC input
+    (skip, with why, as test_create does); an accepted one MUST have taken effect."""
     __tracebackhide__ = True
     if 400 <= response.status < 500:
         expect_scim_error(response, range(400, 500))
-        raise StatusMismatch(
-            "the server refuses what this IdP sends (RFC-strict, but the IdP cannot provision)",
-            keyword=Keyword.SHOULD,
-            expected="200 or 204, applied",
-            actual=str(response.status),
-            exchanges=[response.exchange],
+        raise Unsupported(
+            "the server refuses what this IdP sends (RFC-strict; that IdP cannot provision)"
         )
     succeeded(response)
     try:
@@ -1504,7 +1501,7 @@ def test_idp_capitalized_ops_are_applied(
 ) -> None:
     """RFC 7644 3.5.2 (IdP dialect, Entra): "Add", "Replace", "Remove" work as the RFC names.
 
-    Refusing is RFC-strict (a warning: Entra cannot provision); success must apply the op.
+    Refusing is RFC-strict (a skip: Entra cannot provision); success must apply the op.
     """
     capabilities.require("patch")
     needs(capabilities, "User", "title")
@@ -1519,7 +1516,7 @@ def test_idp_entra_default_update_body(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
     """RFC 7644 3.5.2 (IdP dialect, Entra default): Microsoft's published update body, one
-    "Replace" per attribute, is applied whole (a refusal warns; ignoring it fails)."""
+    "Replace" per attribute, is applied whole (a refusal skips; ignoring it fails)."""
     capabilities.require("patch")
     needs(capabilities, "User", "emails", "name.givenName", "name.familyName")
     needs_enterprise(capabilities, "employeeNumber")
@@ -1549,7 +1546,7 @@ def test_idp_string_boolean_is_accepted(
 ) -> None:
     """RFC 7644 3.5.2 (IdP dialect, Entra): "active" as the string "False" deactivates.
 
-    Refusing is RFC-strict (a warning: Entra cannot deactivate); success must store false.
+    Refusing is RFC-strict (a skip: Entra cannot deactivate); success must store false.
     """
     capabilities.require("patch")
     needs(capabilities, "User", "active")
@@ -1567,7 +1564,7 @@ def test_idp_dotted_keys_in_pathless_replace(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
     """RFC 7644 3.5.2.3 (IdP dialect, Entra): path-less replace keyed "name.givenName" and
-    "urn:...:User:employeeNumber" sets those attributes (a refusal warns)."""
+    "urn:...:User:employeeNumber" sets those attributes (a refusal skips)."""
     capabilities.require("patch")
     needs(capabilities, "User", "name.givenName")
     needs_enterprise(capabilities, "employeeNumber")
@@ -1594,7 +1591,7 @@ def test_idp_manager_as_plain_string(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
     """RFC 7643 4.3 (IdP dialect, Entra): a manager sent as a bare id string is stored as
-    manager.value (a refusal warns)."""
+    manager.value (a refusal skips)."""
     capabilities.require("patch")
     needs_enterprise(capabilities, "manager")
     boss, user = make_user(), make_user()
@@ -1608,7 +1605,7 @@ def test_idp_add_filtered_path_creates_missing_value(
     scim: ScimClient, capabilities: Capabilities, make_user: Maker, read_back: ReadBack
 ) -> None:
     """RFC 7644 3.5.2.1 (IdP dialect, Entra): add 'emails[type eq "work"].value' with no work
-    email yet creates one, as Entra sends for a first work address (a refusal warns)."""
+    email yet creates one, as Entra sends for a first work address (a refusal skips)."""
     capabilities.require("patch")
     needs(capabilities, "User", "emails")
     base = make_user()
