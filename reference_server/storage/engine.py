@@ -18,7 +18,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["WRITE", "create_engine", "downgrade", "is_sqlite", "upgrade"]
+__all__ = ["SQLITE_STATS", "WRITE", "create_engine", "downgrade", "is_sqlite", "upgrade"]
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite).
@@ -73,10 +73,50 @@ def _alembic_config(connection: sa.Connection) -> AlembicConfig:
     return cfg
 
 
+# Fixed planner statistics for SQLite (rows of `sqlite_stat1`: table, index, "rows, then
+# average rows per distinct value of each leading column prefix"). They describe a large
+# database with several tenants, so every plan is the one that stays flat as it grows:
+# without them SQLite guesses that `tenant_id = ?` selects ten rows and, for example,
+# answers `id IN (50 ids)` by scanning the covering ix_resources_created (every resource
+# of the tenant) instead of 50 primary-key lookups. Fixed rather than measured (ANALYZE)
+# so that plans never depend on when the statistics were taken (issue 2, point 9).
+SQLITE_STATS: tuple[tuple[str, str, str], ...] = (
+    ("resources", "sqlite_autoindex_resources_1", "1000000 100000 1"),
+    ("resources", "sqlite_autoindex_resources_2", "1000000 100000 50000 1"),
+    ("resources", "ix_resources_external_id", "1000000 100000 50000 1"),
+    ("resources", "ix_resources_display_name", "1000000 100000 50000 2"),
+    ("resources", "ix_resources_created", "1000000 100000 50000 1 1"),
+    ("attr_index", "ix_attr_lower", "10000000 1000000 500000 50000 2"),
+    ("attr_index", "ix_attr_text", "10000000 1000000 500000 50000 2"),
+    ("attr_index", "ix_attr_resource", "10000000 1000000 10"),
+    ("group_members", "sqlite_autoindex_group_members_1", "1000000 100000 1000 1"),
+    ("group_members", "ix_group_members_member", "1000000 100000 5"),
+)
+
+
+def _seed_sqlite_stats(conn: sa.Connection) -> None:
+    """Write `SQLITE_STATS` into sqlite_stat1 and make this connection load them.
+
+    `ANALYZE sqlite_master` creates sqlite_stat1 when missing (analysing only the schema
+    table, which costs nothing) and reloads the statistics; connections opened later load
+    them with the schema.
+    """
+    conn.exec_driver_sql("ANALYZE sqlite_master")
+    for table, index, stat in SQLITE_STATS:
+        conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = ? AND idx = ?", (table, index))
+        conn.exec_driver_sql(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", (table, index, stat)
+        )
+    conn.commit()
+    conn.exec_driver_sql("ANALYZE sqlite_master")
+    conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (a fresh database gets every table).
 
     On PostgreSQL an advisory lock makes concurrent starts (several workers) take turns.
+    On SQLite the planner statistics are (re)written afterwards (`SQLITE_STATS`).
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -85,6 +125,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         try:
             command.upgrade(_alembic_config(conn), revision)
             conn.commit()
+            if conn.dialect.name == "sqlite" and revision == "head":
+                _seed_sqlite_stats(conn)
         finally:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
