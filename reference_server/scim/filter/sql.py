@@ -2,8 +2,13 @@
 
 The WHERE clause is correlated with the `resources` table: select from `resources` (not
 an alias) and add `tenant_id`/`resource_type` conditions yourself. Each attribute test is
-an EXISTS on `attr_index` (or `group_members`) that uses its (tenant, type, path, value)
-indexes; direct columns answer id, userName, externalId, displayName and meta.*.
+`resources.id IN (SELECT resource_id FROM attr_index WHERE tenant, type, path, value)`
+(or the same over `group_members`), which SQLite and PostgreSQL drive from the
+(tenant, type, path, value) index: a correlated EXISTS made SQLite walk every resource of
+the tenant and probe the index once per row (O(N) for `emails.value eq "x"`; issue 2,
+point 9). Tests inside a value path (`emails[type eq "work" and value co "x"]`) stay
+correlated EXISTS on the same element. Direct columns answer id, userName, externalId,
+displayName and meta.*.
 `created`/`last_modified` must hold `resources.format_timestamp` text.
 
 LIKE patterns escape `%`, `_` and `\\` with an ESCAPE clause. SQLite's LIKE ignores ASCII
@@ -107,25 +112,24 @@ class _Builder:
             m = group_members.alias()
             scope = _Scope(row=m, row_kind=parent_leaf.source)
             inner = self.build(node.filter, scope, node.path.text)
-            return exists(select(literal(1)).where(self._membership(m, parent_leaf), inner))
+            return self._in_membership(m, parent_leaf, inner)
         e = attr_index.alias()
         inner = self.build(node.filter, _Scope(elem=e), node.path.text)
-        return exists(
-            select(literal(1)).where(*self._index_base(e), e.c.path.in_(parent_leaf.paths), inner)
+        return resources.c.id.in_(
+            select(e.c.resource_id).where(
+                *self._index_base(e), e.c.path.in_(parent_leaf.paths), inner
+            )
         )
 
     # --- leaves ------------------------------------------------------------------------
 
     def _index_base(self, x: Any) -> list[ColumnElement[bool]]:
-        return [
-            x.c.tenant_id == self.tenant_id,
-            x.c.resource_type == self.resource_type,
-            x.c.resource_id == resources.c.id,
-        ]
+        return [x.c.tenant_id == self.tenant_id, x.c.resource_type == self.resource_type]
 
-    def _membership(self, m: Any, leaf: Leaf) -> ColumnElement[bool]:
+    def _in_membership(self, m: Any, leaf: Leaf, *conds: Any) -> ColumnElement[bool]:
+        """`resources.id IN` the owners (group, or member for `groups`) of matching rows."""
         owner = m.c.group_id if leaf.source == "members" else m.c.member_id
-        return and_(m.c.tenant_id == self.tenant_id, owner == resources.c.id)
+        return resources.c.id.in_(select(owner).where(m.c.tenant_id == self.tenant_id, *conds))
 
     def _member_column(self, m: Any, leaf: Leaf) -> Any:
         other = m.c.member_id if leaf.source == "members" else m.c.group_id
@@ -144,20 +148,22 @@ class _Builder:
     def _rows(
         self, leaf: Leaf, scope: _Scope, cond: Any, paths: tuple[str, ...] | None = None
     ) -> ColumnElement[bool]:
-        """EXISTS an attr_index row of the leaf (in the scope's element) satisfying cond."""
+        """An attr_index row of the leaf (in the scope's element) satisfies cond."""
         x = attr_index.alias()
+        path = x.c.path.in_(paths) if paths else x.c.path == leaf.key
         if scope.elem is None:
-            where = self._index_base(x)
-        else:  # the same element as the value path's row (correlated to it, not resources)
-            e = scope.elem
-            where = [
-                x.c.tenant_id == e.c.tenant_id,
-                x.c.resource_type == e.c.resource_type,
-                x.c.resource_id == e.c.resource_id,
-                x.c.elem == e.c.elem,
-            ]
-        where.append(x.c.path.in_(paths) if paths else x.c.path == leaf.key)
-        where.append(cond(x))
+            return resources.c.id.in_(
+                select(x.c.resource_id).where(*self._index_base(x), path, cond(x))
+            )
+        e = scope.elem  # the same element as the value path's row (correlated to it)
+        where = [
+            x.c.tenant_id == e.c.tenant_id,
+            x.c.resource_type == e.c.resource_type,
+            x.c.resource_id == e.c.resource_id,
+            x.c.elem == e.c.elem,
+            path,
+            cond(x),
+        ]
         return exists(select(literal(1)).where(*where))
 
     def present(self, leaf: Leaf, scope: _Scope) -> ColumnElement[bool]:
@@ -170,10 +176,9 @@ class _Builder:
             if scope.row is not None:
                 return nonempty(self._member_column(scope.row, leaf))
             m = group_members.alias()
-            where = [self._membership(m, leaf)]
             if leaf.key == "display":
-                where.append(nonempty(self._member_column(m, leaf)))
-            return exists(select(literal(1)).where(*where))
+                return self._in_membership(m, leaf, nonempty(self._member_column(m, leaf)))
+            return self._in_membership(m, leaf)
 
         def cond(x: Any) -> ColumnElement[bool]:
             return or_(x.c.v_text.is_(None), x.c.v_text != "")
@@ -192,11 +197,7 @@ class _Builder:
                 return self._null_safe(col, _op(col, op, value, leaf.case_exact))
             m = group_members.alias()
             col = self._member_column(m, leaf)
-            return exists(
-                select(literal(1)).where(
-                    self._membership(m, leaf), _op(col, op, value, leaf.case_exact)
-                )
-            )
+            return self._in_membership(m, leaf, _op(col, op, value, leaf.case_exact))
         name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
         exact = leaf.case_exact or leaf.kind == "binary"
         return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
