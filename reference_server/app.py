@@ -32,6 +32,7 @@ from reference_server.scim.errors import (
     ScimError,
     Unauthorized,
 )
+from reference_server.scim.filter.parser import warm_up as warm_up_parser
 from reference_server.scim.schemas import load_registry
 from reference_server.settings import ServerSettings
 from reference_server.storage.engine import create_engine, is_sqlite, upgrade
@@ -143,6 +144,7 @@ def create_state(settings: ServerSettings) -> ServerState:
     engine = create_engine(settings.database_url)
     upgrade(engine)
     registry = load_registry()
+    warm_up_parser()
     state = ServerState(
         settings=settings,
         engine=engine,

@@ -308,8 +308,12 @@ def patch(
         check_write_preconditions(if_match, if_none_match, cur.version)
         outcome = apply_patch(reg, resource_type, cur.data, body)
         res = cur
-        if outcome.changed:
+        if outcome.resource != cur.data:
             res = repo.update(conn, ctx.tenant, cur, outcome.resource)
+        elif outcome.changed:
+            # Membership only: the document and its index rows are unchanged, so bump the
+            # version without rewriting them (the rows change below).
+            res = repo.touch(conn, ctx.tenant, cur)
         changes = outcome.members
         membership = changes is not None and not changes.is_empty()
         if changes is not None and membership and resource_type == "Group":
