@@ -90,6 +90,10 @@ _COLUMNS = (
 _GET = sa.select(*_COLUMNS).where(
     resources.c.tenant_id == sa.bindparam("tenant"), resources.c.id == sa.bindparam("rid")
 )
+_BY_IDS = sa.select(*_COLUMNS).where(
+    resources.c.tenant_id == sa.bindparam("tenant"),
+    resources.c.id.in_(sa.bindparam("ids", expanding=True)),
+)
 _GET_TYPED = _GET.where(resources.c.resource_type == sa.bindparam("rtype"))
 _GET_TYPED_LOCKED = _GET_TYPED.with_for_update()
 _GET_LOCKED = _GET.with_for_update()
@@ -341,12 +345,23 @@ class Repository:
         """(total matching, one page) for a WHERE over `resources` (tenant added here)."""
         cond = sa.and_(resources.c.tenant_id == tenant, where)
         page: list[StoredResource] = []
-        if limit > 0:
+        if limit > 0 and offset > 0:
+            # Deep pages: OFFSET skips rows, so skip them in the covering (tenant, type,
+            # created, id) index, reading ids only, then fetch the page's documents by
+            # primary key (3x less work at offset 100,000; issue 2, point 9).
+            ids = conn.execute(
+                sa.select(resources.c.id)
+                .where(cond)
+                .order_by(*order, resources.c.created, resources.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).scalars()
+            page = self._by_ids(conn, tenant, list(ids))
+        elif limit > 0:
             rows = conn.execute(
                 sa.select(*_COLUMNS)
                 .where(cond)
                 .order_by(*order, resources.c.created, resources.c.id)
-                .offset(offset)
                 .limit(limit)
             )
             page = [_row_to_resource(r) for r in rows]
@@ -355,6 +370,15 @@ class Repository:
                 return len(page), page
         total = conn.execute(sa.select(sa.func.count()).select_from(resources).where(cond))
         return int(total.scalar_one()), page
+
+    def _by_ids(self, conn: sa.Connection, tenant: str, ids: list[str]) -> list[StoredResource]:
+        """The resources with these ids, in the order given (one primary-key query)."""
+        if not ids:
+            return []
+        found = {
+            r.id: _row_to_resource(r) for r in conn.execute(_BY_IDS, {"tenant": tenant, "ids": ids})
+        }
+        return [found[i] for i in ids if i in found]
 
     def lookup(
         self,
