@@ -90,6 +90,35 @@ _COLUMNS = (
 _GET = sa.select(*_COLUMNS).where(
     resources.c.tenant_id == sa.bindparam("tenant"), resources.c.id == sa.bindparam("rid")
 )
+# Writes, prebuilt too; `_UPDATE`'s SET clause is the column keys of the parameters.
+_INSERT = resources.insert()
+_UPDATE = resources.update().where(
+    resources.c.tenant_id == sa.bindparam("b_tenant"), resources.c.id == sa.bindparam("b_rid")
+)
+_TOUCH = _UPDATE.values(version=sa.bindparam("b_version"), last_modified=sa.bindparam("b_now"))
+_INDEX_INSERT = attr_index.insert()
+_INDEX_DELETE = attr_index.delete().where(
+    attr_index.c.tenant_id == sa.bindparam("tenant"),
+    attr_index.c.resource_id == sa.bindparam("rid"),
+)
+_RESOLVE = sa.select(resources.c.id, resources.c.resource_type).where(
+    resources.c.tenant_id == sa.bindparam("tenant"),
+    resources.c.id.in_(sa.bindparam("ids", expanding=True)),
+)
+_gm = group_members.alias("gm")
+_RESOLVE_IN_GROUP = _RESOLVE.add_columns(_gm.c.member_id).outerjoin(
+    _gm,
+    sa.and_(
+        _gm.c.tenant_id == sa.bindparam("tenant"),
+        _gm.c.group_id == sa.bindparam("gid"),
+        _gm.c.member_id == resources.c.id,
+    ),
+)
+_REMOVE_MEMBERS = group_members.delete().where(
+    group_members.c.tenant_id == sa.bindparam("tenant"),
+    group_members.c.group_id == sa.bindparam("gid"),
+    group_members.c.member_id.in_(sa.bindparam("ids", expanding=True)),
+)
 _BY_IDS = sa.select(*_COLUMNS).where(
     resources.c.tenant_id == sa.bindparam("tenant"),
     resources.c.id.in_(sa.bindparam("ids", expanding=True)),
@@ -218,18 +247,14 @@ class Repository:
     ) -> None:
         """Rewrite the resource's attr_index rows (a new resource has none to delete)."""
         if not fresh:
-            conn.execute(
-                attr_index.delete().where(
-                    attr_index.c.tenant_id == tenant, attr_index.c.resource_id == rid
-                )
-            )
+            conn.execute(_INDEX_DELETE, {"tenant": tenant, "rid": rid})
         rows = index_rows(self.registry, resource_type, data)
         if rows:
             for row in rows:
                 row["tenant_id"] = tenant
                 row["resource_id"] = rid
                 row["resource_type"] = resource_type
-            conn.execute(attr_index.insert(), rows)
+            conn.execute(_INDEX_INSERT, rows)
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
         return Uniqueness(
@@ -246,16 +271,17 @@ class Repository:
         res = StoredResource(str(uuid.uuid4()), resource_type, data, 1, now, now)
         try:
             conn.execute(
-                resources.insert().values(
-                    tenant_id=tenant,
-                    id=res.id,
-                    resource_type=resource_type,
-                    data=orjson.dumps(data).decode(),
-                    version=1,
-                    created=now,
-                    last_modified=now,
+                _INSERT,
+                {
+                    "tenant_id": tenant,
+                    "id": res.id,
+                    "resource_type": resource_type,
+                    "data": orjson.dumps(data).decode(),
+                    "version": 1,
+                    "created": now,
+                    "last_modified": now,
                     **self._columns(resource_type, data),
-                )
+                },
             )
         except IntegrityError:
             # The whole request transaction rolls back: no savepoint needed.
@@ -270,14 +296,15 @@ class Repository:
         now = _now()
         try:
             conn.execute(
-                resources.update()
-                .where(resources.c.tenant_id == tenant, resources.c.id == current.id)
-                .values(
-                    data=orjson.dumps(data).decode(),
-                    version=current.version + 1,
-                    last_modified=now,
+                _UPDATE,
+                {
+                    "b_tenant": tenant,
+                    "b_rid": current.id,
+                    "data": orjson.dumps(data).decode(),
+                    "version": current.version + 1,
+                    "last_modified": now,
                     **self._columns(current.resource_type, data),
-                )
+                },
             )
         except IntegrityError:
             # The whole request transaction rolls back: no savepoint needed.
@@ -291,9 +318,13 @@ class Repository:
         """A change outside the document (membership rows): new version and lastModified."""
         now = _now()
         conn.execute(
-            resources.update()
-            .where(resources.c.tenant_id == tenant, resources.c.id == current.id)
-            .values(version=current.version + 1, last_modified=now)
+            _TOUCH,
+            {
+                "b_tenant": tenant,
+                "b_rid": current.id,
+                "b_version": current.version + 1,
+                "b_now": now,
+            },
         )
         return StoredResource(
             current.id,
@@ -411,21 +442,10 @@ class Repository:
         """
         kinds: dict[str, str] = {}
         already: set[str] = set()
+        stmt = _RESOLVE if group_id is None else _RESOLVE_IN_GROUP
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            gm = group_members.alias("gm")
-            stmt = sa.select(resources.c.id, resources.c.resource_type).where(
-                resources.c.tenant_id == tenant, resources.c.id.in_(chunk)
-            )
-            if group_id is not None:
-                stmt = stmt.add_columns(gm.c.member_id).outerjoin(
-                    gm,
-                    sa.and_(
-                        gm.c.tenant_id == tenant,
-                        gm.c.group_id == group_id,
-                        gm.c.member_id == resources.c.id,
-                    ),
-                )
-            for row in conn.execute(stmt):
+            params = {"tenant": tenant, "gid": group_id, "ids": list(chunk)}
+            for row in conn.execute(stmt, params):
                 kinds[row.id] = row.resource_type
                 if group_id is not None and row.member_id is not None:
                     already.add(row.id)
@@ -451,11 +471,7 @@ class Repository:
         removed = 0
         for chunk in _chunks(list(dict.fromkeys(ids))):
             result = conn.execute(
-                group_members.delete().where(
-                    group_members.c.tenant_id == tenant,
-                    group_members.c.group_id == group_id,
-                    group_members.c.member_id.in_(chunk),
-                )
+                _REMOVE_MEMBERS, {"tenant": tenant, "gid": group_id, "ids": list(chunk)}
             )
             removed += max(result.rowcount, 0)
         return removed
