@@ -32,6 +32,25 @@ __all__ = ["main", "parse_args"]
 _START_TIMEOUT = 120.0  # seconds to wait for the socket (migrations on a slow database)
 
 
+_SECRET_OPTIONS = ("--bootstrap-token", "--admin-token")
+
+
+def _glue_secrets(argv: Sequence[str]) -> list[str]:
+    """`--bootstrap-token VALUE` as `--bootstrap-token=VALUE`: a random URL-safe token
+    starts with '-' one time in 64, and argparse would take it for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _SECRET_OPTIONS and i + 1 < len(argv):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scim-reference-server",
@@ -66,7 +85,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_secrets(sys.argv[1:] if argv is None else argv))
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     return args

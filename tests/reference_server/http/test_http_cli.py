@@ -136,3 +136,13 @@ def test_bad_port_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--bootstrap-token", "--admin-token"])
+def test_a_token_starting_with_a_dash_is_a_value_not_an_option(option: str) -> None:
+    """secrets.token_urlsafe starts with '-' one time in 64: argparse must not refuse it."""
+    from reference_server.__main__ import parse_args
+
+    args = parse_args([option, "-Xy_z", "--port", "0"])
+    assert getattr(args, option[2:].replace("-", "_")) == "-Xy_z"
+    assert args.port == 0
