@@ -4,7 +4,7 @@ The RFC texts are frozen, so the extracted sentences and their ids are stable; t
 hand-written judgement (actor, testable, reason, notes) lives in ``annotations.json``
 keyed by id and is merged in, so regenerating never loses it. Run::
 
-    python -m harness.requirements._extract /work/shared/reference
+    python -m harness.requirements._extract docs/rfc
 
 Ids missing from ``annotations.json`` get a heuristic first guess written there (marked
 ``"reviewed": false``) so a person can go through them.

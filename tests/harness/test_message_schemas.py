@@ -19,9 +19,7 @@ SCHEMA_NAMES = (
     "ServiceProviderConfig", "ResourceType", "Schema", "SearchRequest", "BulkRequest",
     "BulkResponse",
 )  # fmt: skip
-RFC_SCHEMAS_JSON = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "rfc7643-schemas.json"
-)
+RFC_SCHEMAS_JSON = Path(__file__).resolve().parents[2] / "docs" / "rfc" / "rfc7643-schemas.json"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 

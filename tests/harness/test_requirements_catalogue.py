@@ -28,7 +28,7 @@ from harness.requirements import __main__ as cli
 from harness.requirements._extract import KEYWORD_RE, build_catalogue, normalise_keyword
 
 REPO = Path(__file__).resolve().parents[2]
-RFC_DIR = Path(os.environ.get("SCIM_RFC_DIR", REPO.parent / "shared" / "reference"))
+RFC_DIR = Path(os.environ.get("SCIM_RFC_DIR", REPO / "docs" / "rfc"))
 RFCS = (7643, 7644)
 needs_rfc_texts = pytest.mark.skipif(
     not all((RFC_DIR / f"rfc{n}.txt").is_file() for n in RFCS),
@@ -267,7 +267,7 @@ def test_cli_runs_as_a_module() -> None:
     assert "untestable" in out.stdout
 
 
-# --- faithful to the RFC texts (needs ../shared/reference) ------------------------------
+# --- faithful to the RFC texts (docs/rfc) ------------------------------------------------
 
 _PAGE_FURNITURE = re.compile(
     r"^(?:\S.*\[Page \d+\]|RFC 764\d {2,}.* {2,}September 2015)\s*$", re.MULTILINE
