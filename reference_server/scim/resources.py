@@ -20,6 +20,12 @@ through the schema registry. Decisions where the RFCs leave room, and why:
   a misspelt enterprise URN, OneLogin templates add their own): the stored form is valid
   and nothing is lost, because a body key under an unknown URN is still refused. An
   extension the body carries is added to `schemas` when the client forgot it.
+- IdP-compat tolerance (OneLogin): in `schemas` of a POST or PUT, the legacy URNs
+  `urn:scim:schemas:core:2.0` and `urn:scim:schemas:extension:enterprise:2.0` (sent by
+  OneLogin's templates, see shared/reference/idp-request-shapes.md section 3) are aliases
+  of the core schema URN of the resource type being written and of the enterprise User
+  extension URN; the canonical URNs are stored. Only `schemas` values are aliased: a body
+  key under a legacy URN is still refused like any unknown URN.
 - Explicit nulls, empty lists and empty objects mean "absent" (RFC 7643 section 2.5,
   RFC 7644 section 3.5.1); readOnly attributes sent by the client are ignored
   (RFC 7644 section 3.3).
@@ -44,7 +50,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
-from reference_server.scim.schemas import AttributeDef, SchemaRegistry
+from reference_server.scim.schemas import ENTERPRISE_USER, AttributeDef, SchemaRegistry
 
 __all__ = [
     "DIRECT_PATHS",
@@ -300,6 +306,21 @@ def _type_plan(
     return allowed, required
 
 
+# IdP-compat aliases in `schemas` (OneLogin's legacy URNs, see the module docstring).
+_LEGACY_CORE = "urn:scim:schemas:core:2.0"
+_LEGACY_ENTERPRISE = "urn:scim:schemas:extension:enterprise:2.0"
+
+
+def _canonical_urn(allowed: dict[str, str], core: str, urn: str) -> str | None:
+    """The canonical URN a `schemas` value names for this resource type (None: not one)."""
+    low = urn.lower()
+    if low == _LEGACY_CORE:
+        low = core.lower()
+    elif low == _LEGACY_ENTERPRISE:
+        low = ENTERPRISE_USER.lower()
+    return allowed.get(low)
+
+
 def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> list[str]:
     allowed = _type_plan(reg, resource_type)[0]
     raw = body.get("schemas", _MISSING)
@@ -316,7 +337,7 @@ def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, A
         raise InvalidValue("Attribute 'schemas' must be a list of schema URNs.")
     out: list[str] = []
     for urn in raw:
-        canonical = allowed.get(urn.lower())
+        canonical = _canonical_urn(allowed, core, urn)
         if canonical is None:
             continue  # tolerance: Entra's ADSCIM Group URN, misspelt URNs (no data under them)
         if canonical not in out:

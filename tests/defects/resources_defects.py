@@ -21,6 +21,8 @@ __all__ = [
     "EditExchange",
     "EditRequest",
     "ForgetDeletion",
+    "IgnoreBody",
+    "ImmutableStandIn",
     "JoinGroupsFromUserBody",
     "RefuseBody",
     "StatusThenEdit",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 _ITEM = re.compile(r"^/(Users|Groups)/([^/]+)$")
 
 
@@ -133,6 +136,86 @@ class RefuseBody(Defect):
     def rewrite_response(self, exchange: Exchange) -> None:
         if exchange.notes.get("refused"):
             _error(exchange, self.status, f"refused: {self.name}", self.scim_type)
+
+
+@dataclass(frozen=True)
+class IgnoreBody(Defect):
+    """Answer a write whose JSON body matches `when` as if it worked (200, the resource's
+    current state) and apply nothing; other writes are served as usual."""
+
+    name: str = "ignore"
+    when: Callable[[Any], bool] = field(default=lambda body: True, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"IgnoreBody({self.method} {self.path}: {self.name})"
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        if self.when(_json(exchange.body)):
+            exchange.method = "GET"
+            exchange.body = b""
+
+
+@dataclass(frozen=True)
+class ImmutableStandIn(Defect):
+    """A stand-in for a server with a single-valued immutable string attribute.
+
+    Its /Schemas publish the User attribute `attribute` (one the reference server stores
+    and returns as sent, e.g. nickName) as "immutable". With `enforce`, it keeps that
+    promise itself (RFC 7643 section 7, RFC 7644 section 3.5.1): a PUT to /Users/{id} that
+    sends another value than the stored one gets 400 mutability and changes nothing, and a
+    PUT that leaves it out keeps it. Without `enforce`, it is the defect: published
+    immutable, replaced like any readWrite attribute. Must apply to every exchange
+    (method "*", path ".*"): it learns stored values from the responses it sees.
+    """
+
+    attribute: str = "nickName"
+    enforce: bool = True
+    stored: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        how = "enforced" if self.enforce else "NOT enforced"
+        return f"ImmutableStandIn(User {self.attribute} published immutable, {how})"
+
+    def _publish(self, schema: Any) -> None:
+        if not isinstance(schema, dict) or schema.get("id") != CORE_USER:
+            return
+        for attr in schema.get("attributes") or []:
+            if isinstance(attr, dict) and attr.get("name") == self.attribute:
+                attr["mutability"] = "immutable"
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        item = _item(exchange)
+        sent = _json(exchange.body)
+        if not self.enforce or exchange.method != "PUT" or not item or item[0] != "Users":
+            return
+        if not isinstance(sent, dict) or item[1] not in self.stored:
+            return
+        kept = self.stored[item[1]]
+        if sent.get(self.attribute) is None:
+            sent[self.attribute] = kept  # left out of a PUT: an immutable value is kept
+            exchange.body = json.dumps(sent).encode()
+        elif sent[self.attribute] != kept:
+            exchange.notes["refused"] = True
+
+    def forward(self, exchange: Exchange) -> bool:
+        return not exchange.notes.get("refused")
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        if exchange.notes.get("refused"):
+            _error(exchange, 400, f"{self.attribute} is immutable", "mutability")
+            return
+        body = _json(exchange.response_body)
+        if exchange.path.startswith("/Schemas") and isinstance(body, dict):
+            for schema in body.get("Resources") or [body]:
+                self._publish(schema)
+            exchange.set_response_body(json.dumps(body).encode())
+            return
+        if not exchange.path.startswith("/Users") or exchange.status not in (200, 201):
+            return
+        if isinstance(body, dict) and body.get("id") and body.get(self.attribute) is not None:
+            self.stored[str(body["id"])] = body[self.attribute]
 
 
 @dataclass(frozen=True)

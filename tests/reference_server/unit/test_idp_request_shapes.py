@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from reference_server.scim.errors import InvalidValue
 from reference_server.scim.patch import PATCH_OP, apply_patch
 from reference_server.scim.resources import prepare_create, prepare_replace, split_members
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
@@ -492,15 +491,18 @@ def test_onelogin_3_emails_as_single_object() -> None:
     assert prepare_create(REG, "User", body)["emails"] == [{"value": "u1@example.com"}]
 
 
-def test_onelogin_3_put_with_non_standard_schemas_is_refused_clearly() -> None:
+def test_onelogin_3_put_with_non_standard_schemas_is_stored_canonically() -> None:
     body = {
         "schemas": ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"],
         "userName": "onelogin-test-user01",
         "name": {"givenName": "Test", "familyName": "User"},
         "active": True,
     }
-    with pytest.raises(InvalidValue, match=CORE_USER):
-        prepare_replace(REG, "User", stored_user(), body)
+    # Stored exactly as the same PUT with the canonical URNs (the extension data, omitted
+    # from the PUT, is cleared).
+    canonical = {**body, "schemas": [CORE_USER, ENT]}
+    assert prepare_replace(REG, "User", stored_user(), body) == canonical
+    assert prepare_replace(REG, "User", stored_user(), canonical) == canonical
 
 
 def test_onelogin_3_put_update() -> None:

@@ -20,6 +20,9 @@ from reference_server.scim.resources import (
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
 
 REG = load_registry()
+# OneLogin's legacy URNs, IdP-compat aliases of the canonical ones in `schemas`.
+LEGACY_CORE = "urn:scim:schemas:core:2.0"
+LEGACY_ENTERPRISE = "urn:scim:schemas:extension:enterprise:2.0"
 
 
 def user(**attrs: Any) -> dict[str, Any]:
@@ -64,11 +67,64 @@ def test_group_display_name_required() -> None:
         prepare_create(REG, "Group", {"schemas": [CORE_GROUP]})
 
 
-@pytest.mark.parametrize("schemas", [None, [], [CORE_GROUP], "nope", ["urn:scim:schemas:core:2.0"]])
+@pytest.mark.parametrize(
+    "schemas",
+    [None, [], [CORE_GROUP], "nope", ["urn:scim:schemas:core:1.0"], [LEGACY_ENTERPRISE]],
+)
 def test_schemas_must_contain_the_core_schema(schemas: Any) -> None:
     body = user()
     body["schemas"] = schemas
     with pytest.raises(InvalidValue, match="schema"):
+        prepare_create(REG, "User", body)
+
+
+@pytest.mark.parametrize(
+    ("schemas", "stored"),
+    [
+        ([LEGACY_CORE], [CORE_USER]),
+        ([LEGACY_CORE, LEGACY_ENTERPRISE], [CORE_USER, ENTERPRISE_USER]),
+        ([LEGACY_CORE.upper(), LEGACY_ENTERPRISE.upper()], [CORE_USER, ENTERPRISE_USER]),
+        (
+            [CORE_USER, LEGACY_CORE, ENTERPRISE_USER, LEGACY_ENTERPRISE],
+            [CORE_USER, ENTERPRISE_USER],
+        ),
+    ],
+)
+def test_legacy_schema_urns_are_stored_canonically(schemas: list[str], stored: list[str]) -> None:
+    body = user(title="Engineer")
+    body["schemas"] = schemas
+    assert prepare_create(REG, "User", body) == {
+        "schemas": stored,
+        "userName": "bjensen@example.com",
+        "title": "Engineer",
+    }
+
+
+def test_legacy_schema_urns_in_a_replace() -> None:
+    current = prepare_create(REG, "User", user(**{ENTERPRISE_USER: {"department": "R&D"}}))
+    body = {
+        "schemas": [LEGACY_CORE, LEGACY_ENTERPRISE],
+        "userName": "bjensen@example.com",
+        "title": "OneLogin Title",
+        ENTERPRISE_USER: {"department": "Ops"},
+    }
+    assert prepare_replace(REG, "User", current, body) == {
+        "schemas": [CORE_USER, ENTERPRISE_USER],
+        "userName": "bjensen@example.com",
+        "title": "OneLogin Title",
+        ENTERPRISE_USER: {"department": "Ops"},
+    }
+
+
+def test_legacy_core_urn_names_the_core_schema_of_the_type_written() -> None:
+    body = {"schemas": [LEGACY_CORE, LEGACY_ENTERPRISE], "displayName": "Eng"}
+    # A Group has no enterprise extension: that alias is dropped like any foreign URN.
+    assert prepare_create(REG, "Group", body) == {"schemas": [CORE_GROUP], "displayName": "Eng"}
+
+
+def test_body_key_under_a_legacy_urn_is_still_refused() -> None:
+    body = user(**{LEGACY_ENTERPRISE: {"department": "R&D"}})
+    with pytest.raises(InvalidValue, match=LEGACY_ENTERPRISE):
         prepare_create(REG, "User", body)
 
 
