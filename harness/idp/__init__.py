@@ -1,0 +1,1 @@
+"""The IdP simulator: profiles, directory sync, record/replay and differential runs."""
