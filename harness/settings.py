@@ -149,6 +149,16 @@ OPTIONS: tuple[Option, ...] = (
         False,
         "flag",
     ),
+    Option(
+        "replay",
+        "--scim-replay",
+        "scim_replay",
+        "SCIM_REPLAY",
+        _parse_str,
+        "Traffic file recorded by `scim-idp record` (JSON Lines): run one check per recorded "
+        "exchange against the target, ids rewritten.",
+        None,
+    ),
 )
 
 
@@ -164,6 +174,7 @@ class Settings:
     report_dir: Path = Path("reports")
     strict: bool = False
     embedded_command: str = DEFAULT_EMBEDDED_COMMAND
+    replay: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -262,5 +273,8 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str] | None = 
         report_dir=report_dir,
         strict=values["strict"],
         embedded_command=command or DEFAULT_EMBEDDED_COMMAND,
+        replay=None
+        if values["replay"] is None
+        else Path(config.invocation_params.dir) / values["replay"],
         sources=sources,
     )
