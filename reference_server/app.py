@@ -172,6 +172,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         try:
             yield
         finally:
+            state.repo.close()
             state.engine.dispose()
 
     app = Starlette(

@@ -34,6 +34,7 @@ from reference_server.scim.filter import (
 from reference_server.scim.patch import MemberChanges, apply_patch
 from reference_server.scim.resources import prepare_create, prepare_replace, project, split_members
 from reference_server.scim.schemas import SchemaRegistry
+from reference_server.storage.database import Tx
 from reference_server.storage.repository import Member, StoredResource
 from reference_server.storage.tables import resources
 
@@ -146,7 +147,7 @@ def _member_json(ctx: Ctx, mid: str, kind: str, display: str | None, shown: str)
 
 def _related(
     ctx: Ctx,
-    conn: sa.Connection,
+    conn: Tx,
     rows: Sequence[StoredResource],
     attributes: list[str] | None,
     excluded: list[str] | None,
@@ -165,7 +166,7 @@ def _related(
 
 def _answer(
     ctx: Ctx,
-    conn: sa.Connection,
+    conn: Tx,
     res: StoredResource,
     status: int,
     attributes: list[str] | None,
@@ -181,7 +182,7 @@ def _answer(
 
 
 def _check_members(
-    ctx: Ctx, conn: sa.Connection, group_id: str | None, members: list[dict[str, Any]]
+    ctx: Ctx, conn: Tx, group_id: str | None, members: list[dict[str, Any]]
 ) -> tuple[list[tuple[str, str]], set[str]]:
     """Members must be Users or Groups of this organization (400 invalidValue otherwise).
 
@@ -343,7 +344,7 @@ def add_members(ctx: Ctx, gid: str, members: list[dict[str, Any]]) -> Outcome:
         return _answer(ctx, conn, res, 200, ["id"], None)
 
 
-def _apply_member_changes(ctx: Ctx, conn: sa.Connection, gid: str, changes: MemberChanges) -> int:
+def _apply_member_changes(ctx: Ctx, conn: Tx, gid: str, changes: MemberChanges) -> int:
     """Row operations for a MemberChanges value; returns how many rows changed."""
     repo = ctx.state.repo
     touched = 0

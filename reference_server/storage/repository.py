@@ -1,33 +1,33 @@
-"""The repository: resources, their attribute index and group membership rows (Core SQL).
+"""The repository: resources, their attribute index and group membership rows.
 
-Every method takes the caller's connection, so one request's writes share one transaction
-(`Repository.write()`), committed before the answer. Every statement filters by tenant.
-Group membership is rows of `group_members`: adding or removing members touches only those
-rows, whatever the group's size (issue 2, point 9).
+Every method takes the caller's transaction (`Repository.write()` / `read()`), so one
+request's writes share one transaction, committed before the answer. Every statement
+filters by tenant. Group membership is rows of `group_members`: adding or removing members
+touches only those rows, whatever the group's size (issue 2, point 9). The statements of
+the hot paths are fixed SQL run on the driver (`storage/database.py`); filters and sorting
+are Core expressions from `scim/filter/sql.py`, compiled per call.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from reference_server.scim.errors import InvalidValue, Uniqueness
 from reference_server.scim.filter.ast import And, Compare, Filter, Not, Or, Present
 from reference_server.scim.resources import format_timestamp, index_rows, resource_columns
 from reference_server.scim.schemas import SchemaRegistry
-from reference_server.storage.engine import WRITE
-from reference_server.storage.tables import attr_index, group_members, resources
+from reference_server.storage.database import Database, Tx
+from reference_server.storage.tables import group_members, resources
 
 __all__ = ["Member", "Repository", "StoredResource"]
 
@@ -64,15 +64,13 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _row_to_resource(row: Any) -> StoredResource:
-    return StoredResource(
-        row.id,
-        row.resource_type,
-        orjson.loads(row.data),
-        row.version,
-        row.created,
-        row.last_modified,
-    )
+def _row_to_resource(row: tuple[Any, ...]) -> StoredResource:
+    """A row of `_COLS` (id, resource_type, data, version, created, last_modified)."""
+    return StoredResource(row[0], row[1], orjson.loads(row[2]), row[3], row[4], row[5])
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
 
 
 _COLUMNS = (
@@ -83,178 +81,174 @@ _COLUMNS = (
     resources.c.created,
     resources.c.last_modified,
 )
+_COLS = "id, resource_type, data, version, created, last_modified"
 
-
-# Hot statements are built once with bind parameters: building SQLAlchemy expressions per
-# request costs more CPU than SQLite takes to answer them (issue 2, point 9).
-_GET = sa.select(*_COLUMNS).where(
-    resources.c.tenant_id == sa.bindparam("tenant"), resources.c.id == sa.bindparam("rid")
+_GET = f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND id = ?"
+_GET_TYPED = _GET + " AND resource_type = ?"
+_INSERT = (
+    "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, external_id,"
+    " display_name_lower, display, data, version, created, last_modified)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# Writes, prebuilt too; `_UPDATE`'s SET clause is the column keys of the parameters.
-_INSERT = resources.insert()
-_UPDATE = resources.update().where(
-    resources.c.tenant_id == sa.bindparam("b_tenant"), resources.c.id == sa.bindparam("b_rid")
+_UPDATE = (
+    "UPDATE resources SET user_name_lower = ?, external_id = ?, display_name_lower = ?,"
+    " display = ?, data = ?, version = ?, last_modified = ? WHERE tenant_id = ? AND id = ?"
 )
-_TOUCH = _UPDATE.values(version=sa.bindparam("b_version"), last_modified=sa.bindparam("b_now"))
-_INDEX_INSERT = attr_index.insert()
-_INDEX_DELETE = attr_index.delete().where(
-    attr_index.c.tenant_id == sa.bindparam("tenant"),
-    attr_index.c.resource_id == sa.bindparam("rid"),
+_TOUCH = "UPDATE resources SET version = ?, last_modified = ? WHERE tenant_id = ? AND id = ?"
+_BUMP = (
+    "UPDATE resources SET version = version + 1, last_modified = ?"
+    " WHERE tenant_id = ? AND id IN ({})"
 )
-_RESOLVE = sa.select(resources.c.id, resources.c.resource_type).where(
-    resources.c.tenant_id == sa.bindparam("tenant"),
-    resources.c.id.in_(sa.bindparam("ids", expanding=True)),
+_INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
+_INDEX_INSERT = (
+    "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text,"
+    " v_lower, v_num, v_bool, v_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_gm = group_members.alias("gm")
-_RESOLVE_IN_GROUP = _RESOLVE.add_columns(_gm.c.member_id).outerjoin(
-    _gm,
-    sa.and_(
-        _gm.c.tenant_id == sa.bindparam("tenant"),
-        _gm.c.group_id == sa.bindparam("gid"),
-        _gm.c.member_id == resources.c.id,
-    ),
+_INDEX_DELETE = "DELETE FROM attr_index WHERE tenant_id = ? AND resource_id = ?"
+_INDEX_DELETE_PATH = _INDEX_DELETE + " AND path = ?"
+_RESOLVE = "SELECT id, resource_type FROM resources WHERE tenant_id = ? AND id IN ({})"
+_RESOLVE_IN_GROUP = (
+    "SELECT r.id, r.resource_type, gm.member_id FROM resources r"
+    " LEFT OUTER JOIN group_members gm"
+    " ON gm.tenant_id = ? AND gm.group_id = ? AND gm.member_id = r.id"
+    " WHERE r.tenant_id = ? AND r.id IN ({})"
 )
-_REMOVE_MEMBERS = group_members.delete().where(
-    group_members.c.tenant_id == sa.bindparam("tenant"),
-    group_members.c.group_id == sa.bindparam("gid"),
-    group_members.c.member_id.in_(sa.bindparam("ids", expanding=True)),
+_ADD_MEMBER = (
+    "INSERT INTO group_members (tenant_id, group_id, member_id, member_type)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-_BY_IDS = sa.select(*_COLUMNS).where(
-    resources.c.tenant_id == sa.bindparam("tenant"),
-    resources.c.id.in_(sa.bindparam("ids", expanding=True)),
+_REMOVE_MEMBERS = (
+    "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN ({})"
 )
-_GET_TYPED = _GET.where(resources.c.resource_type == sa.bindparam("rtype"))
-_GET_TYPED_LOCKED = _GET_TYPED.with_for_update()
-_GET_LOCKED = _GET.with_for_update()
+_BY_IDS = f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND id IN ({{}})"
 # Direct-column lookups (`userName eq "x"` and friends), one per indexed column.
 _LOOKUP_COLUMNS = ("id", "user_name_lower", "external_id", "display_name_lower")
-_LOOKUP_WHERE = {
-    name: sa.and_(
-        resources.c.tenant_id == sa.bindparam("tenant"),
-        resources.c.resource_type == sa.bindparam("rtype"),
-        resources.c[name] == sa.bindparam("value"),
-    )
+_LOOKUP = {
+    name: f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND resource_type = ?"
+    f" AND {name} = ? ORDER BY created, id LIMIT ? OFFSET ?"
     for name in _LOOKUP_COLUMNS
 }
-_LOOKUP = {
-    name: sa.select(*_COLUMNS)
-    .where(where)
-    .order_by(resources.c.created, resources.c.id)
-    .limit(sa.bindparam("limit"))
-    .offset(sa.bindparam("offset"))
-    for name, where in _LOOKUP_WHERE.items()
-}
 _LOOKUP_COUNT = {
-    name: sa.select(sa.func.count()).select_from(resources).where(where)
-    for name, where in _LOOKUP_WHERE.items()
+    name: f"SELECT count(*) FROM resources WHERE tenant_id = ? AND resource_type = ? AND {name} = ?"
+    for name in _LOOKUP_COLUMNS
 }
 _MEMBERS_OF = (
-    sa.select(
-        group_members.c.group_id,
-        group_members.c.member_id,
-        group_members.c.member_type,
-        resources.c.display,
-    )
-    .join(
-        resources,
-        sa.and_(
-            resources.c.tenant_id == group_members.c.tenant_id,
-            resources.c.id == group_members.c.member_id,
-        ),
-    )
-    .where(
-        group_members.c.tenant_id == sa.bindparam("tenant"),
-        group_members.c.group_id.in_(sa.bindparam("ids", expanding=True)),
-    )
-    .order_by(group_members.c.group_id, group_members.c.member_id)
+    "SELECT gm.group_id, gm.member_id, gm.member_type, r.display FROM group_members gm"
+    " JOIN resources r ON r.tenant_id = gm.tenant_id AND r.id = gm.member_id"
+    " WHERE gm.tenant_id = ? AND gm.group_id IN ({}) ORDER BY gm.group_id, gm.member_id"
 )
 _GROUPS_OF = (
-    sa.select(group_members.c.member_id, group_members.c.group_id, resources.c.display)
-    .join(
-        resources,
-        sa.and_(
-            resources.c.tenant_id == group_members.c.tenant_id,
-            resources.c.id == group_members.c.group_id,
-        ),
-    )
-    .where(
-        group_members.c.tenant_id == sa.bindparam("tenant"),
-        group_members.c.member_id.in_(sa.bindparam("ids", expanding=True)),
-    )
-    .order_by(group_members.c.member_id, group_members.c.group_id)
+    "SELECT gm.member_id, gm.group_id, r.display FROM group_members gm"
+    " JOIN resources r ON r.tenant_id = gm.tenant_id AND r.id = gm.group_id"
+    " WHERE gm.tenant_id = ? AND gm.member_id IN ({}) ORDER BY gm.member_id, gm.group_id"
 )
+_DELETE_STEPS = (
+    "DELETE FROM attr_index WHERE tenant_id = ? AND resource_id = ?",
+    "DELETE FROM group_members WHERE tenant_id = ? AND member_id = ?",
+    "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?",
+    "DELETE FROM resources WHERE tenant_id = ? AND id = ?",
+)
+_CONTAINING = "SELECT group_id FROM group_members WHERE tenant_id = ? AND member_id = ?"
+
+IndexRow = tuple[Any, ...]
+
+
+def _index_tuples(rows: list[dict[str, Any]]) -> list[IndexRow]:
+    return [tuple(row.get(col) for col in _INDEX_COLUMNS) for row in rows]
 
 
 class Repository:
-    """Resource storage for every tenant; stateless apart from the engine and registry."""
+    """Resource storage for every tenant; stateless apart from the database and registry."""
 
     def __init__(self, engine: Engine, registry: SchemaRegistry) -> None:
         self.engine = engine
         self.registry = registry
-        self._write_engine = engine.execution_options(**{WRITE: True})
-        self._insert = sqlite.insert if engine.dialect.name == "sqlite" else postgresql.insert
+        self.db = Database(engine)
+        self._lock_suffix = "" if self.db.sqlite else " FOR UPDATE"
 
-    @contextmanager
-    def read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+    def read(self) -> AbstractContextManager[Tx]:
+        return self.db.read()
 
-    @contextmanager
-    def write(self) -> Iterator[sa.Connection]:
+    def write(self) -> AbstractContextManager[Tx]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        with self._write_engine.begin() as conn:
-            yield conn
+        return self.db.write()
+
+    def close(self) -> None:
+        self.db.close()
 
     # --- resources -------------------------------------------------------------------
 
     def get(
         self,
-        conn: sa.Connection,
+        tx: Tx,
         tenant: str,
         resource_type: str | None,
         resource_id: str,
         *,
         for_update: bool = False,
     ) -> StoredResource | None:
-        params = {"tenant": tenant, "rid": resource_id, "rtype": resource_type}
+        lock = self._lock_suffix if for_update else ""
         if resource_type is None:
-            stmt = _GET_LOCKED if for_update else _GET
+            row = tx.first(_GET + lock, (tenant, resource_id))
         else:
-            stmt = _GET_TYPED_LOCKED if for_update else _GET_TYPED
-        row = conn.execute(stmt, params).first()
+            row = tx.first(_GET_TYPED + lock, (tenant, resource_id, resource_type))
         return _row_to_resource(row) if row is not None else None
 
-    def _columns(self, resource_type: str, data: dict[str, Any]) -> dict[str, Any]:
-        cols: dict[str, Any] = dict(resource_columns(self.registry, resource_type, data))
+    def _columns(self, resource_type: str, data: dict[str, Any]) -> tuple[Any, ...]:
+        """(user_name_lower, external_id, display_name_lower, display) of a document."""
+        cols = resource_columns(self.registry, resource_type, data)
         display = data.get("displayName")
         if not isinstance(display, str) and resource_type == "User":
             display = data.get("userName")
-        cols["display"] = display[:512] if isinstance(display, str) else None
         for key in ("user_name_lower", "external_id", "display_name_lower"):
-            if isinstance(cols[key], str) and len(cols[key]) > 512:
+            value = cols[key]
+            if value is not None and len(value) > 512:
                 raise InvalidValue(f"'{key}' is longer than 512 characters.")
-        return cols
+        return (
+            cols["user_name_lower"],
+            cols["external_id"],
+            cols["display_name_lower"],
+            display[:512] if isinstance(display, str) else None,
+        )
+
+    def _insert_index(
+        self, tx: Tx, tenant: str, resource_type: str, rid: str, rows: Iterable[IndexRow]
+    ) -> None:
+        tx.run_many(_INDEX_INSERT, [(tenant, rid, resource_type, *row) for row in rows])
 
     def _write_index(
         self,
-        conn: sa.Connection,
+        tx: Tx,
         tenant: str,
         resource_type: str,
         rid: str,
         data: dict[str, Any],
-        *,
-        fresh: bool = False,
+        old: dict[str, Any] | None,
     ) -> None:
-        """Rewrite the resource's attr_index rows (a new resource has none to delete)."""
-        if not fresh:
-            conn.execute(_INDEX_DELETE, {"tenant": tenant, "rid": rid})
-        rows = index_rows(self.registry, resource_type, data)
-        if rows:
-            for row in rows:
-                row["tenant_id"] = tenant
-                row["resource_id"] = rid
-                row["resource_type"] = resource_type
-            conn.execute(_INDEX_INSERT, rows)
+        """Bring the resource's attr_index rows from `old`'s to `data`'s.
+
+        Only the paths whose rows differ are rewritten: a PATCH of `active` deletes and
+        inserts one row, not every row of the resource.
+        """
+        new_rows = _index_tuples(index_rows(self.registry, resource_type, data))
+        if old is None:
+            self._insert_index(tx, tenant, resource_type, rid, new_rows)
+            return
+        old_by_path: dict[str, list[IndexRow]] = {}
+        for row in _index_tuples(index_rows(self.registry, resource_type, old)):
+            old_by_path.setdefault(row[0], []).append(row)
+        new_by_path: dict[str, list[IndexRow]] = {}
+        for row in new_rows:
+            new_by_path.setdefault(row[0], []).append(row)
+        changed = [
+            p
+            for p in old_by_path.keys() | new_by_path.keys()
+            if old_by_path.get(p) != new_by_path.get(p)
+        ]
+        for path in changed:
+            if path in old_by_path:
+                tx.run(_INDEX_DELETE_PATH, (tenant, rid, path))
+            self._insert_index(tx, tenant, resource_type, rid, new_by_path.get(path, ()))
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
         return Uniqueness(
@@ -265,67 +259,55 @@ class Repository:
         )
 
     def insert(
-        self, conn: sa.Connection, tenant: str, resource_type: str, data: dict[str, Any]
+        self, tx: Tx, tenant: str, resource_type: str, data: dict[str, Any]
     ) -> StoredResource:
         now = _now()
         res = StoredResource(str(uuid.uuid4()), resource_type, data, 1, now, now)
+        params = (
+            tenant,
+            res.id,
+            resource_type,
+            *self._columns(resource_type, data),
+            orjson.dumps(data).decode(),
+            1,
+            now,
+            now,
+        )
         try:
-            conn.execute(
-                _INSERT,
-                {
-                    "tenant_id": tenant,
-                    "id": res.id,
-                    "resource_type": resource_type,
-                    "data": orjson.dumps(data).decode(),
-                    "version": 1,
-                    "created": now,
-                    "last_modified": now,
-                    **self._columns(resource_type, data),
-                },
-            )
-        except IntegrityError:
+            tx.run(_INSERT, params)
+        except self.db.integrity_error:
             # The whole request transaction rolls back: no savepoint needed.
             raise self._unique_violation(resource_type, data) from None
-        self._write_index(conn, tenant, resource_type, res.id, data, fresh=True)
+        self._write_index(tx, tenant, resource_type, res.id, data, None)
         return res
 
     def update(
-        self, conn: sa.Connection, tenant: str, current: StoredResource, data: dict[str, Any]
+        self, tx: Tx, tenant: str, current: StoredResource, data: dict[str, Any]
     ) -> StoredResource:
         """Store a new document; bumps version and lastModified."""
         now = _now()
+        params = (
+            *self._columns(current.resource_type, data),
+            orjson.dumps(data).decode(),
+            current.version + 1,
+            now,
+            tenant,
+            current.id,
+        )
         try:
-            conn.execute(
-                _UPDATE,
-                {
-                    "b_tenant": tenant,
-                    "b_rid": current.id,
-                    "data": orjson.dumps(data).decode(),
-                    "version": current.version + 1,
-                    "last_modified": now,
-                    **self._columns(current.resource_type, data),
-                },
-            )
-        except IntegrityError:
+            tx.run(_UPDATE, params)
+        except self.db.integrity_error:
             # The whole request transaction rolls back: no savepoint needed.
             raise self._unique_violation(current.resource_type, data) from None
-        self._write_index(conn, tenant, current.resource_type, current.id, data)
+        self._write_index(tx, tenant, current.resource_type, current.id, data, current.data)
         return StoredResource(
             current.id, current.resource_type, data, current.version + 1, current.created, now
         )
 
-    def touch(self, conn: sa.Connection, tenant: str, current: StoredResource) -> StoredResource:
+    def touch(self, tx: Tx, tenant: str, current: StoredResource) -> StoredResource:
         """A change outside the document (membership rows): new version and lastModified."""
         now = _now()
-        conn.execute(
-            _TOUCH,
-            {
-                "b_tenant": tenant,
-                "b_rid": current.id,
-                "b_version": current.version + 1,
-                "b_now": now,
-            },
-        )
+        tx.run(_TOUCH, (current.version + 1, now, tenant, current.id))
         return StoredResource(
             current.id,
             current.resource_type,
@@ -335,38 +317,25 @@ class Repository:
             now,
         )
 
-    def delete(self, conn: sa.Connection, tenant: str, resource_id: str) -> None:
+    def _bump(self, tx: Tx, tenant: str, ids: Sequence[str]) -> None:
+        """New versions for groups whose `members` changed through another resource."""
+        now = _now()
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            tx.run(_BUMP.format(_marks(len(chunk))), (now, tenant, *chunk))
+
+    def delete(self, tx: Tx, tenant: str, resource_id: str) -> None:
         """Delete a resource, its index rows and every membership row that names it."""
-        conn.execute(
-            attr_index.delete().where(
-                attr_index.c.tenant_id == tenant, attr_index.c.resource_id == resource_id
-            )
-        )
-        # Groups that lose this member change representation: new version (ETags stay honest).
-        containing = sa.select(group_members.c.group_id).where(
-            group_members.c.tenant_id == tenant, group_members.c.member_id == resource_id
-        )
-        conn.execute(
-            resources.update()
-            .where(resources.c.tenant_id == tenant, resources.c.id.in_(containing))
-            .values(version=resources.c.version + 1, last_modified=_now())
-        )
-        conn.execute(
-            group_members.delete().where(
-                group_members.c.tenant_id == tenant,
-                sa.or_(
-                    group_members.c.member_id == resource_id,
-                    group_members.c.group_id == resource_id,
-                ),
-            )
-        )
-        conn.execute(
-            resources.delete().where(resources.c.tenant_id == tenant, resources.c.id == resource_id)
-        )
+        # Groups that lose this member change representation: new versions (ETags stay
+        # honest). A User's version does not follow its `groups`: bumping it would make
+        # group and user writers lock rows in opposite orders on PostgreSQL (deadlocks).
+        containing = [r[0] for r in tx.all(_CONTAINING, (tenant, resource_id))]
+        self._bump(tx, tenant, containing)
+        for sql in _DELETE_STEPS:
+            tx.run(sql, (tenant, resource_id))
 
     def query(
         self,
-        conn: sa.Connection,
+        tx: Tx,
         tenant: str,
         where: ColumnElement[bool],
         order: Sequence[ColumnElement[Any]],
@@ -380,16 +349,16 @@ class Repository:
             # Deep pages: OFFSET skips rows, so skip them in the covering (tenant, type,
             # created, id) index, reading ids only, then fetch the page's documents by
             # primary key (3x less work at offset 100,000; issue 2, point 9).
-            ids = conn.execute(
+            ids = tx.select(
                 sa.select(resources.c.id)
                 .where(cond)
                 .order_by(*order, resources.c.created, resources.c.id)
                 .offset(offset)
                 .limit(limit)
-            ).scalars()
-            page = self._by_ids(conn, tenant, list(ids))
+            )
+            page = self._by_ids(tx, tenant, [r[0] for r in ids])
         elif limit > 0:
-            rows = conn.execute(
+            rows = tx.select(
                 sa.select(*_COLUMNS)
                 .where(cond)
                 .order_by(*order, resources.c.created, resources.c.id)
@@ -399,21 +368,22 @@ class Repository:
             if offset == 0 and len(page) < limit:
                 # The first page is not full: it holds every match (one query for lookups).
                 return len(page), page
-        total = conn.execute(sa.select(sa.func.count()).select_from(resources).where(cond))
-        return int(total.scalar_one()), page
+        total = tx.select(sa.select(sa.func.count()).select_from(resources).where(cond))
+        return int(total[0][0]), page
 
-    def _by_ids(self, conn: sa.Connection, tenant: str, ids: list[str]) -> list[StoredResource]:
+    def _by_ids(self, tx: Tx, tenant: str, ids: list[str]) -> list[StoredResource]:
         """The resources with these ids, in the order given (one primary-key query)."""
         if not ids:
             return []
-        found = {
-            r.id: _row_to_resource(r) for r in conn.execute(_BY_IDS, {"tenant": tenant, "ids": ids})
-        }
+        found: dict[str, StoredResource] = {}
+        for chunk in _chunks(ids):
+            for r in tx.all(_BY_IDS.format(_marks(len(chunk))), (tenant, *chunk)):
+                found[r[0]] = _row_to_resource(r)
         return [found[i] for i in ids if i in found]
 
     def lookup(
         self,
-        conn: sa.Connection,
+        tx: Tx,
         tenant: str,
         resource_type: str,
         column: str,
@@ -421,20 +391,21 @@ class Repository:
         offset: int,
         limit: int,
     ) -> tuple[int, list[StoredResource]]:
-        """`query` for `column = value` on an indexed column, with prebuilt statements."""
-        params = {"tenant": tenant, "rtype": resource_type, "value": value}
+        """`query` for `column = value` on an indexed column, with fixed statements."""
+        params = (tenant, resource_type, value)
         page: list[StoredResource] = []
         if limit > 0:
-            rows = conn.execute(_LOOKUP[column], {**params, "limit": limit, "offset": offset})
+            rows = tx.all(_LOOKUP[column], (*params, limit, offset))
             page = [_row_to_resource(r) for r in rows]
             if offset == 0 and len(page) < limit:
                 return len(page), page
-        return int(conn.execute(_LOOKUP_COUNT[column], params).scalar_one()), page
+        row = tx.first(_LOOKUP_COUNT[column], params)
+        return (int(row[0]) if row else 0), page
 
     # --- membership --------------------------------------------------------------------
 
     def resolve_members(
-        self, conn: sa.Connection, tenant: str, group_id: str | None, ids: Sequence[str]
+        self, tx: Tx, tenant: str, group_id: str | None, ids: Sequence[str]
     ) -> tuple[dict[str, str], set[str]]:
         """({id: resource type} of the ids that exist, ids already members of the group).
 
@@ -442,72 +413,61 @@ class Repository:
         """
         kinds: dict[str, str] = {}
         already: set[str] = set()
-        stmt = _RESOLVE if group_id is None else _RESOLVE_IN_GROUP
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            params = {"tenant": tenant, "gid": group_id, "ids": list(chunk)}
-            for row in conn.execute(stmt, params):
-                kinds[row.id] = row.resource_type
-                if group_id is not None and row.member_id is not None:
-                    already.add(row.id)
+            marks = _marks(len(chunk))
+            if group_id is None:
+                for rid, kind in tx.all(_RESOLVE.format(marks), (tenant, *chunk)):
+                    kinds[rid] = kind
+                continue
+            sql = _RESOLVE_IN_GROUP.format(marks)
+            for rid, kind, member in tx.all(sql, (tenant, group_id, tenant, *chunk)):
+                kinds[rid] = kind
+                if member is not None:
+                    already.add(rid)
         return kinds, already
 
     def add_members(
-        self, conn: sa.Connection, tenant: str, group_id: str, members: Iterable[tuple[str, str]]
+        self, tx: Tx, tenant: str, group_id: str, members: Iterable[tuple[str, str]]
     ) -> int:
         """Insert (member id, type) rows, ignoring ones already there; returns rows added."""
-        rows = [
-            {"tenant_id": tenant, "group_id": group_id, "member_id": mid, "member_type": kind}
-            for mid, kind in members
-        ]
+        rows = [(tenant, group_id, mid, kind) for mid, kind in members]
         if not rows:
             return 0
-        stmt = self._insert(group_members).on_conflict_do_nothing()
-        conn.execute(stmt, rows)
+        tx.run_many(_ADD_MEMBER, rows)
         return len(rows)
 
-    def remove_members(
-        self, conn: sa.Connection, tenant: str, group_id: str, ids: Iterable[str]
-    ) -> int:
+    def remove_members(self, tx: Tx, tenant: str, group_id: str, ids: Iterable[str]) -> int:
         removed = 0
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            result = conn.execute(
-                _REMOVE_MEMBERS, {"tenant": tenant, "gid": group_id, "ids": list(chunk)}
-            )
-            removed += max(result.rowcount, 0)
+            sql = _REMOVE_MEMBERS.format(_marks(len(chunk)))
+            removed += tx.run(sql, (tenant, group_id, *chunk))
         return removed
 
-    def remove_members_where(
-        self, conn: sa.Connection, tenant: str, group_id: str, flt: Filter | None
-    ) -> int:
+    def remove_members_where(self, tx: Tx, tenant: str, group_id: str, flt: Filter | None) -> int:
         """Delete the membership rows matching a members[...] filter (None: all of them)."""
         cond: ColumnElement[bool] = sa.and_(
             group_members.c.tenant_id == tenant, group_members.c.group_id == group_id
         )
         if flt is not None:
             cond = sa.and_(cond, _member_filter_sql(tenant, flt))
-        result = conn.execute(group_members.delete().where(cond))
-        return max(result.rowcount, 0)
+        return tx.execute(group_members.delete().where(cond))
 
-    def members_of(
-        self, conn: sa.Connection, tenant: str, group_ids: Sequence[str]
-    ) -> dict[str, list[Member]]:
+    def members_of(self, tx: Tx, tenant: str, group_ids: Sequence[str]) -> dict[str, list[Member]]:
         """Each group's members (rows joined with the member's label), in one query."""
         out: dict[str, list[Member]] = {gid: [] for gid in group_ids}
         for chunk in _chunks(list(group_ids)):
-            rows = conn.execute(_MEMBERS_OF, {"tenant": tenant, "ids": list(chunk)})
-            for r in rows:
-                out[r.group_id].append(Member(r.member_id, r.member_type, r.display))
+            sql = _MEMBERS_OF.format(_marks(len(chunk)))
+            for gid, mid, kind, display in tx.all(sql, (tenant, *chunk)):
+                out[gid].append(Member(mid, kind, display))
         return out
 
-    def groups_of(
-        self, conn: sa.Connection, tenant: str, member_ids: Sequence[str]
-    ) -> dict[str, list[Member]]:
+    def groups_of(self, tx: Tx, tenant: str, member_ids: Sequence[str]) -> dict[str, list[Member]]:
         """The groups each resource is a direct member of (a User's `groups`)."""
         out: dict[str, list[Member]] = {mid: [] for mid in member_ids}
         for chunk in _chunks(list(member_ids)):
-            rows = conn.execute(_GROUPS_OF, {"tenant": tenant, "ids": list(chunk)})
-            for r in rows:
-                out[r.member_id].append(Member(r.group_id, "Group", r.display))
+            sql = _GROUPS_OF.format(_marks(len(chunk)))
+            for mid, gid, display in tx.all(sql, (tenant, *chunk)):
+                out[mid].append(Member(gid, "Group", display))
         return out
 
 

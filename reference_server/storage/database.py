@@ -1,0 +1,182 @@
+"""Request transactions on the DB-API connection: fixed SQL on the hot path, Core elsewhere.
+
+Going through SQLAlchemy's `Connection` costs more CPU per request than SQLite takes to
+answer (events, pool reset, statement caching: about 40% of a GET; `benchmarks/README.md`),
+so each request talks to the driver directly. Fixed statements are written once with `?`
+placeholders (turned into `%s` for psycopg); generated ones (filters, sorting) are Core
+expressions compiled per call. SQLAlchemy still owns the engine, the pool, the pragmas
+(`storage/engine.py`) and the migrations.
+
+SQLite: one connection per thread, held for the process (requests run on the event loop
+thread), `BEGIN IMMEDIATE` for writes so two writers never deadlock on a lock upgrade.
+PostgreSQL: a pooled connection per request (requests run in the thread pool).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ClauseElement
+
+__all__ = ["Database", "Tx"]
+
+
+class Tx:
+    """One request's transaction: run SQL, get plain tuples back."""
+
+    __slots__ = ("_cur", "_db")
+
+    def __init__(self, db: Database, cursor: Any) -> None:
+        self._db = db
+        self._cur = cursor
+
+    @property
+    def sqlite(self) -> bool:
+        return self._db.sqlite
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self._cur
+        cur.execute(self._db.native(sql), params)
+        rows: list[tuple[Any, ...]] = cur.fetchall()
+        return rows
+
+    def first(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        cur = self._cur
+        cur.execute(self._db.native(sql), params)
+        row: tuple[Any, ...] | None = cur.fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a write; the number of rows it touched."""
+        cur = self._cur
+        cur.execute(self._db.native(sql), params)
+        return max(int(cur.rowcount), 0)
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cur.executemany(self._db.native(sql), rows)
+
+    def select(self, stmt: ClauseElement) -> list[tuple[Any, ...]]:
+        """A Core statement (generated filters, sorting), compiled for this database."""
+        sql, params = self._db.compile(stmt)
+        cur = self._cur
+        cur.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cur.fetchall()
+        return rows
+
+    def execute(self, stmt: ClauseElement) -> int:
+        sql, params = self._db.compile(stmt)
+        cur = self._cur
+        cur.execute(sql, params)
+        return max(int(cur.rowcount), 0)
+
+
+class _Held(threading.local):
+    """The SQLite connection of this thread and its transaction depth."""
+
+    fairy: Any = None
+    conn: Any = None
+    depth: int = 0
+
+
+class Database:
+    """Hands out `Tx` objects; the engine's pool and connect-time pragmas stay in charge."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.sqlite = engine.dialect.name == "sqlite"
+        dbapi = engine.dialect.loaded_dbapi
+        self.integrity_error: type[Exception] = dbapi.IntegrityError
+        self._native: dict[str, str] = {}
+        self._held = _Held()
+        self._all_held: list[Any] = []
+        self._lock = threading.Lock()
+
+    def native(self, sql: str) -> str:
+        """`?` placeholders as the driver wants them (psycopg: `%s`)."""
+        if self.sqlite:
+            return sql
+        out = self._native.get(sql)
+        if out is None:
+            out = self._native[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return out
+
+    def compile(self, stmt: ClauseElement) -> tuple[str, Any]:
+        compiled = stmt.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        order: list[str] | None = getattr(compiled, "positiontup", None)
+        if order is not None:  # qmark (SQLite)
+            return str(compiled), [params[name] for name in order]
+        return str(compiled), params
+
+    def _sqlite_conn(self) -> Any:
+        held = self._held
+        if held.conn is None:
+            fairy = self.engine.raw_connection()
+            held.fairy = fairy
+            held.conn = fairy.driver_connection
+            with self._lock:
+                self._all_held.append(fairy)
+        return held.conn
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self._transaction(write=False) as tx:
+            yield tx
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        with self._transaction(write=True) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+        if not self.sqlite:
+            fairy = self.engine.raw_connection()
+            try:
+                conn: Any = fairy.driver_connection
+                cur = conn.cursor()
+                try:
+                    yield Tx(self, cur)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            finally:
+                fairy.close()
+            return
+        conn = self._sqlite_conn()
+        held = self._held
+        cur = conn.cursor()
+        if held.depth:  # nested in this thread's open transaction: share it
+            held.depth += 1
+            try:
+                yield Tx(self, cur)
+            finally:
+                held.depth -= 1
+            return
+        cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        held.depth = 1
+        try:
+            yield Tx(self, cur)
+            cur.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                cur.execute("ROLLBACK")
+            raise
+        finally:
+            held.depth = 0
+
+    def close(self) -> None:
+        """Give the held SQLite connections back (before `engine.dispose()`)."""
+        with self._lock:
+            held, self._all_held = self._all_held, []
+        for fairy in held:
+            fairy.close()
+        self._held = _Held()
