@@ -26,7 +26,7 @@ from harness.client import MAX_BODY
 from harness.exchange import Masker
 from harness.idp.traffic import dump_line, utc_now
 
-__all__ = ["RecordingProxy", "configure_parser", "run"]
+__all__ = ["RecordingProxy", "configure_parser", "run", "uvicorn_config"]
 
 ASGIMessage = dict[str, Any]
 
@@ -192,8 +192,8 @@ class RecordingProxy:
 
         if too_big:
             detail = f"request body larger than {self.max_body} bytes; not forwarded"
-            await self._answer(send, 413, detail)
             write(413, [], _error_body(413, detail), detail)
+            await self._answer(send, 413, detail)
             return
         origin = f"{self.upstream.scheme}://{self.upstream.netloc.decode('ascii')}"
         url = httpx.URL(origin + self.base_path + path + (f"?{query}" if query else ""))
@@ -205,8 +205,8 @@ class RecordingProxy:
             response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             detail = f"upstream error: {type(exc).__name__}: {exc}"
-            await self._answer(send, 502, masker.text(detail))
             write(502, [], _error_body(502, masker.text(detail)), detail)
+            await self._answer(send, 502, masker.text(detail))
             return
         await self._relay(response, send, write)
 
@@ -225,20 +225,23 @@ class RecordingProxy:
         kept: list[bytes] = []
         size = 0
         error: str | None = None
+        held = b""  # one chunk held back: the IdP has the whole answer only after the write
         try:
             async for chunk in response.aiter_raw():
                 if size < self.max_body:
                     kept.append(chunk[: self.max_body - size])
                 size += len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if held:
+                    await send({"type": "http.response.body", "body": held, "more_body": True})
+                held = chunk
         except httpx.HTTPError as exc:
             error = f"upstream body broken off: {type(exc).__name__}: {exc}"
         finally:
             await response.aclose()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
         if size > self.max_body and error is None:
             error = f"response body of {size} bytes; the file keeps the first {self.max_body}"
         write(response.status_code, out_headers, b"".join(kept), error)
+        await send({"type": "http.response.body", "body": held, "more_body": False})
 
     @staticmethod
     async def _answer(send: Any, status: int, detail: str) -> None:
@@ -295,13 +298,26 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def uvicorn_config(proxy: RecordingProxy, host: str, port: int) -> Any:
+    """uvicorn settings for the proxy: no `server`/`date` headers of its own (transparent)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        proxy,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+    )
+
+
 async def _serve(proxy: RecordingProxy, host: str, port: int, out: Path) -> None:
     import uvicorn
 
-    config = uvicorn.Config(
-        proxy, host=host, port=port, log_level="warning", lifespan="on", access_log=False
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(proxy, host, port))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
