@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from reference_server.scim.errors import (
     InvalidSyntax,
@@ -99,22 +100,46 @@ def server_state(request: Request) -> ServerState:
 
 def base_url(request: Request) -> str:
     """The SCIM base URL as the client reached it (for meta.location and Location)."""
-    url = request.url
-    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}{BASE_PATH}"
+    return _base_url(request.scope, _header(request.scope, b"host"))
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _base_url(scope: Scope, host: bytes | None) -> str:
+    """Read from the ASGI scope directly: building `request.url` costs more than a lookup."""
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        authority = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    else:
+        authority = host.decode("latin-1")
+    return f"{scope.get('scheme', 'http')}://{authority}{scope.get('root_path', '')}{BASE_PATH}"
 
 
 async def scim_context(request: Request) -> Ctx:
     """Authenticate the bearer token (RFC 7644 section 2); 401 when missing or unknown."""
     state = server_state(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scope = request.scope
+    auth = host = None
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            auth = value
+        elif key == b"host":
+            host = value
+    scheme, _, token = (auth or b"").decode("latin-1").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send the organization's token as 'Authorization: Bearer <token>'.")
-    tenant = await state.run(state.verifier.tenant_for, token)
+    tenant = state.verifier.cached(token)
+    if tenant is None:
+        tenant = await state.run(state.verifier.tenant_for, token)
     if tenant is None:
         raise Unauthorized("The bearer token is not valid (unknown or revoked).")
-    return Ctx(state, tenant, base_url(request))
+    return Ctx(state, tenant, _base_url(scope, host))
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ are Core expressions from `scim/filter/sql.py`, compiled per call.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -105,7 +106,7 @@ _INDEX_INSERT = (
     " v_lower, v_num, v_bool, v_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INDEX_DELETE = "DELETE FROM attr_index WHERE tenant_id = ? AND resource_id = ?"
-_INDEX_DELETE_PATH = _INDEX_DELETE + " AND path = ?"
+_INDEX_DELETE_PATHS = _INDEX_DELETE + " AND path IN ({})"
 _RESOLVE = "SELECT id, resource_type FROM resources WHERE tenant_id = ? AND id IN ({})"
 _RESOLVE_IN_GROUP = (
     "SELECT r.id, r.resource_type, gm.member_id FROM resources r"
@@ -153,8 +154,11 @@ _CONTAINING = "SELECT group_id FROM group_members WHERE tenant_id = ? AND member
 IndexRow = tuple[Any, ...]
 
 
+_index_tuple = operator.itemgetter(*_INDEX_COLUMNS)
+
+
 def _index_tuples(rows: list[dict[str, Any]]) -> list[IndexRow]:
-    return [tuple(row.get(col) for col in _INDEX_COLUMNS) for row in rows]
+    return [_index_tuple(row) for row in rows]
 
 
 class Repository:
@@ -227,28 +231,23 @@ class Repository:
     ) -> None:
         """Bring the resource's attr_index rows from `old`'s to `data`'s.
 
-        Only the paths whose rows differ are rewritten: a PATCH of `active` deletes and
-        inserts one row, not every row of the resource.
+        Only the top-level attributes that changed are re-indexed: a PATCH of `active`
+        deletes and inserts one row, not every row of the resource.
         """
-        new_rows = _index_tuples(index_rows(self.registry, resource_type, data))
+        reg = self.registry
         if old is None:
-            self._insert_index(tx, tenant, resource_type, rid, new_rows)
+            rows = _index_tuples(index_rows(reg, resource_type, data))
+            self._insert_index(tx, tenant, resource_type, rid, rows)
             return
-        old_by_path: dict[str, list[IndexRow]] = {}
-        for row in _index_tuples(index_rows(self.registry, resource_type, old)):
-            old_by_path.setdefault(row[0], []).append(row)
-        new_by_path: dict[str, list[IndexRow]] = {}
-        for row in new_rows:
-            new_by_path.setdefault(row[0], []).append(row)
-        changed = [
-            p
-            for p in old_by_path.keys() | new_by_path.keys()
-            if old_by_path.get(p) != new_by_path.get(p)
-        ]
-        for path in changed:
-            if path in old_by_path:
-                tx.run(_INDEX_DELETE_PATH, (tenant, rid, path))
-            self._insert_index(tx, tenant, resource_type, rid, new_by_path.get(path, ()))
+        changed = [k for k in old.keys() | data.keys() if old.get(k) != data.get(k)]
+        if not changed:
+            return
+        before = index_rows(reg, resource_type, {k: old[k] for k in changed if k in old})
+        paths = sorted({row["path"] for row in before})
+        for chunk in _chunks(paths):
+            tx.run(_INDEX_DELETE_PATHS.format(_marks(len(chunk))), (tenant, rid, *chunk))
+        after = index_rows(reg, resource_type, {k: data[k] for k in changed if k in data})
+        self._insert_index(tx, tenant, resource_type, rid, _index_tuples(after))
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
         return Uniqueness(
