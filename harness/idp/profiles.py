@@ -100,6 +100,7 @@ class RequestTemplate:
     source: str
     expect: Expect
     params: Mapping[str, Any] = field(default_factory=dict)
+    query: str | None = None  # a raw query string sent verbatim (OneLogin's trailing "&")
     body: Any = None
     has_body: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -231,6 +232,7 @@ def _template(raw: Mapping[str, Any]) -> RequestTemplate:
         source=source,
         expect=_expect(raw["expect"], source),
         params=dict(raw.get("params", {})),
+        query=raw.get("query"),
         body=raw.get("body"),
         has_body="body" in raw,
         headers=dict(raw.get("headers", {})),

@@ -313,8 +313,10 @@ class Simulator:
             ok, body = response.parsed()
             if ok and isinstance(body, dict):
                 ctx["last_response"] = body
-                if ctx["id"] is None and isinstance(body.get("id"), str):
-                    ctx["id"] = body["id"]
+                if isinstance(body.get("id"), str):
+                    ctx["last_id"] = body["id"]
+                    if ctx["id"] is None:
+                        ctx["id"] = body["id"]
             ctx["response"] = response
         return ctx
 
@@ -352,6 +354,11 @@ class Simulator:
             params = {self.profile.base_url_query: "", **params}
         headers = {**self.profile.headers, **template.headers}
         kwargs: dict[str, Any] = {"params": params or None, "headers": headers}
+        if template.query is not None:
+            raw = _text(render(template.query, ctx))
+            if self.profile.base_url_query:
+                raw = f"{self.profile.base_url_query}&{raw}"
+            path, kwargs["params"] = f"{self.client.url_for(str(path))}?{raw}", None
         if template.has_body:
             body = render(template.body, ctx)
             kwargs["json"] = {} if body is MISSING else body
@@ -594,13 +601,22 @@ def _effect_problems(effect: Any, state: Mapping[str, Any] | None, answer: Any) 
 # -- scenarios ----------------------------------------------------------------------------
 
 
-def _user_state(user: DirectoryUser, active: bool = True) -> dict[str, Any]:
-    return {
+def _user_state(user: DirectoryUser, active: bool | None = True) -> dict[str, Any]:
+    """What a read-back must show; `active` None: not compared (an IdP that never sends it)."""
+    state: dict[str, Any] = {
         "userName": user.user_name,
         "name.givenName": user.given_name,
         "name.familyName": user.family_name,
-        "active": active,
     }
+    if active is not None:
+        state["active"] = active
+    return state
+
+
+def _created_active(sim: Simulator) -> bool | None:
+    """True when the profile's create sends active (else the server's default stands)."""
+    body = sim.profile.operations["create_user"][0].body
+    return True if isinstance(body, dict) and "active" in body else None
 
 
 def _require(sim: Simulator, *operations: str) -> None:
@@ -641,7 +657,8 @@ def _expect_one(sim: Simulator, user: DirectoryUser, rid: str) -> None:
 def _assign(sim: Simulator, tag: str) -> None:
     user = person(tag, 1)
     rid = _assign_fresh(sim, user)
-    sim.verify("/Users", rid, _user_state(user), f"{sim.profile.title}: the assigned user")
+    expected = _user_state(user, _created_active(sim))
+    sim.verify("/Users", rid, expected, f"{sim.profile.title}: the assigned user")
     _expect_found(sim, user, rid, "a lookup after the create does not find the user")
 
 
@@ -651,7 +668,8 @@ def _update(sim: Simulator, tag: str) -> None:
     rid = _assign_fresh(sim, user)
     changed = replace(user, given_name="Changed", title="Principal Engineer")
     sim.update_user(rid, changed)
-    sim.verify("/Users", rid, _user_state(changed), f"{sim.profile.title}: the updated user")
+    expected = _user_state(changed, _created_active(sim))
+    sim.verify("/Users", rid, expected, f"{sim.profile.title}: the updated user")
 
 
 def _rename_and_email(sim: Simulator, tag: str) -> None:
@@ -660,7 +678,7 @@ def _rename_and_email(sim: Simulator, tag: str) -> None:
     rid = _assign_fresh(sim, user)
     renamed = replace(person(f"{tag}renamed-", 1), external_id=user.external_id)
     sim.update_user(rid, renamed)
-    expected = {**_user_state(renamed), "emails.value": renamed.email}
+    expected = {**_user_state(renamed, _created_active(sim)), "emails.value": renamed.email}
     sim.verify("/Users", rid, expected, f"{sim.profile.title}: the renamed user")
     _expect_found(sim, renamed, rid, "the lookup by the new userName does not find the user")
 
@@ -706,7 +724,8 @@ def _reassign_after_delete(sim: Simulator, tag: str) -> None:
     again = sim.assign(user)
     if again == rid and sim.profile.has("reactivate_user"):
         sim.reactivate_user(again)
-    sim.verify("/Users", again, _user_state(user), f"{sim.profile.title}: re-assigned")
+    active = True if again == rid else _created_active(sim)
+    sim.verify("/Users", again, _user_state(user, active), f"{sim.profile.title}: re-assigned")
     _expect_one(sim, user, again)
 
 
@@ -768,7 +787,7 @@ def _link_existing(sim: Simulator, tag: str) -> None:
         why = f"{sim.profile.title}: the IdP did not link the existing user"
         sim.fail(why, expected=existing, actual=rid, response=response)
         return
-    expected = _user_state(changed if sim.profile.has("update_user") else user)
+    expected = _user_state(changed if sim.profile.has("update_user") else user, None)
     sim.verify("/Users", existing, expected, f"{sim.profile.title}: the linked user")
     _expect_one(sim, user, existing)
 
