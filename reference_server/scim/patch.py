@@ -37,6 +37,7 @@ Decisions, with the RFC text they read:
   operation was asked for (an add of a value already present, RFC 7644 3.5.2.1).
 - The new extension URN is added to `schemas` when a PATCH stores extension data and
   removed when it removes all of it (section 3.5.2, implicit schema change).
+- A password the PATCH sets is stored hashed, like on POST and PUT (`seal_password`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,13 @@ from reference_server.scim.filter import (
     parse_path,
 )
 from reference_server.scim.filter.semantics import check_tree
-from reference_server.scim.resources import coerce_element, coerce_value, dedupe, pair_key
+from reference_server.scim.resources import (
+    coerce_element,
+    coerce_value,
+    dedupe,
+    pair_key,
+    seal_password,
+)
 from reference_server.scim.schemas import CORE_GROUP, AttributeDef, ResolvedPath, SchemaRegistry
 
 __all__ = ["PATCH_OP", "MemberChanges", "PatchOutcome", "apply_patch"]
@@ -235,6 +242,7 @@ class _Engine:
                 value = doc.get(attr.name)
                 if value is None or (isinstance(value, str) and not value.strip()):
                     raise InvalidValue(f"Attribute '{attr.name}' is required and cannot be empty.")
+        seal_password(doc, self.current)
         members = self.members
         changed = doc != self.current or (members is not None and not members.is_empty())
         return PatchOutcome(doc, members, changed)

@@ -31,7 +31,20 @@ through the schema registry. Decisions where the RFCs leave room, and why:
   (RFC 7644 section 3.3).
 - IdP dialects: "True"/"False" strings (any case) for booleans; a plain string for a
   complex attribute with a `value` sub-attribute (Entra's enterprise `manager`) means
-  `{"value": s}`.
+  `{"value": s}`. The SCIM 1.0 core URN `urn:scim:schemas:core:1.0` (OneLogin's core
+  template names nothing else; Google adds it beside the 2.0 URN) is a third alias of
+  the core schema URN. An explicit null under a name no schema defines is skipped, like
+  any null, rather than refused (Entra's older create sends `"manager": null` unqualified):
+  it carries no data, so nothing is lost.
+- The User `password` (writeOnly, returned never) is stored only as a salted scrypt hash
+  (`hash_password`; RFC 7643 section 4.1.1 lets the provider keep the hashed value and
+  says the cleartext SHALL NOT be returned; RFC 7644 section 7.5.2 asks providers not to
+  keep passwords in a retrievable form). A PATCH that leaves the stored hash alone keeps
+  it (`seal_password`).
+- The enterprise `manager.$ref` is derived, at projection time, from `manager.value` and
+  the location of the resource being returned (the base URL is the part of
+  `meta.location` before `/Users/{id}`): the URI of the User the value names
+  (RFC 7643 section 4.3), also after a PATCH that changes only the value.
 
 Stored form: the resource as the client may assert it, with canonical attribute names,
 extension attributes under their canonical URN, `schemas` first, without `id`/`meta`
@@ -45,9 +58,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
+import hmac
+import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
 from reference_server.scim.schemas import ENTERPRISE_USER, AttributeDef, SchemaRegistry
@@ -59,6 +76,7 @@ __all__ = [
     "coerce_value",
     "dedupe",
     "format_timestamp",
+    "hash_password",
     "index_rows",
     "normalize_datetime",
     "pair_key",
@@ -66,7 +84,9 @@ __all__ = [
     "prepare_replace",
     "project",
     "resource_columns",
+    "seal_password",
     "split_members",
+    "verify_password",
 ]
 
 # attr_index paths answered by columns of `resources` instead (never indexed).
@@ -126,6 +146,66 @@ def normalize_datetime(text: str) -> str | None:
     except (ValueError, OverflowError):
         return None
     return format_timestamp(moment)
+
+
+# --- passwords -----------------------------------------------------------------------
+
+# scrypt cost (RFC 7914): n=2**14, r=8, p=1 is the interactive-login setting (16 MiB).
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT_PREFIX = "$scrypt$"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(plain: str) -> str:
+    """`$scrypt$n=..,r=..,p=..$<salt>$<hash>`: a fresh 16-byte salt per value."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(
+        plain.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+    )
+    params = f"n={_SCRYPT_N},r={_SCRYPT_R},p={_SCRYPT_P}"
+    return f"{_SCRYPT_PREFIX}{params}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(stored: str, plain: str) -> bool:
+    """Whether `plain` is the password `stored` (a `hash_password` result) was made from."""
+    if not stored.startswith(_SCRYPT_PREFIX):
+        return False
+    try:
+        params, salt, digest = stored.removeprefix(_SCRYPT_PREFIX).split("$")
+        cost = dict(item.split("=") for item in params.split(","))
+        expected = _unb64(digest)
+        actual = hashlib.scrypt(
+            plain.encode("utf-8"),
+            salt=_unb64(salt),
+            n=int(cost["n"]),
+            r=int(cost["r"]),
+            p=int(cost["p"]),
+            dklen=len(expected),
+        )
+    except (ValueError, KeyError, binascii.Error):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def seal_password(resource: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+    """Replace a cleartext `password` in a stored form by its hash, in place.
+
+    `previous` is the stored form before a PATCH: a value equal to its (hashed) password
+    was not sent by the client and stays as it is.
+    """
+    value = resource.get("password")
+    if not isinstance(value, str):
+        return
+    if previous is not None and previous.get("password") == value:
+        return
+    resource["password"] = hash_password(value)
 
 
 # --- coercion ------------------------------------------------------------------------
@@ -308,13 +388,14 @@ def _type_plan(
 
 # IdP-compat aliases in `schemas` (OneLogin's legacy URNs, see the module docstring).
 _LEGACY_CORE = "urn:scim:schemas:core:2.0"
+_SCIM_1_CORE = "urn:scim:schemas:core:1.0"
 _LEGACY_ENTERPRISE = "urn:scim:schemas:extension:enterprise:2.0"
 
 
 def _canonical_urn(allowed: dict[str, str], core: str, urn: str) -> str | None:
     """The canonical URN a `schemas` value names for this resource type (None: not one)."""
     low = urn.lower()
-    if low == _LEGACY_CORE:
+    if low in (_LEGACY_CORE, _SCIM_1_CORE):
         low = core.lower()
     elif low == _LEGACY_ENTERPRISE:
         low = ENTERPRISE_USER.lower()
@@ -369,6 +450,8 @@ def _prepare(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, An
     def put_core(key: str, value: Any) -> None:
         attr = core.get(key.lower())
         if attr is None:
+            if value is None:
+                return  # an explicit null carries nothing (Entra: "manager": null)
             raise InvalidValue(
                 f"Attribute '{key}' is not defined in schema {definition.schema} "
                 f"(resource type {definition.name})."
@@ -381,6 +464,8 @@ def _prepare(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, An
         attrs = found[1]
         attr = attrs.get(key.lower())
         if attr is None:
+            if value is None:
+                return
             raise InvalidValue(f"Attribute '{key}' is not defined in schema {urn}.")
         _put(extensions.setdefault(urn, {}), attr, value, f"{urn}:{attr.name}", urn.lower() + ":")
 
@@ -431,6 +516,7 @@ def _prepare(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, An
             for attr in found[1].values():
                 if attr.required and attr.mutability != "readOnly":
                     _require(data, attr, f"{urn}:{attr.name}")
+    seal_password(out)
     return out
 
 
@@ -658,8 +744,9 @@ def project(
     RFC 7644 sections 3.4.2.5 and 3.9: "always" attributes are always returned, "never"
     ones never, "request" ones only when named in `attributes`; `attributes` overrides
     the default set, `excludedAttributes` removes from it. `schemas` is always returned.
-    Unknown names select nothing (no error).
+    Unknown names select nothing (no error). The enterprise manager gets its `$ref`.
     """
+    resource = _with_manager_ref(reg, resource_type, resource)
     if not attributes and not excluded:
         drop, deep = _default_plan(reg, resource_type)
         if not deep:  # the hot path: plain dict work
@@ -698,6 +785,38 @@ def project(
         if ext_out:
             out[key] = ext_out
     return out
+
+
+def _with_manager_ref(
+    reg: SchemaRegistry, resource_type: str, resource: dict[str, Any]
+) -> dict[str, Any]:
+    """The resource with `manager.$ref` set to the location of the User `manager.value` names.
+
+    The base URL comes from the resource's own `meta.location` (`{base}{endpoint}/{id}`);
+    without one (a stored form, not a representation) the resource is returned unchanged.
+    """
+    ext = resource.get(ENTERPRISE_USER)
+    if not isinstance(ext, dict):
+        return resource
+    manager = ext.get("manager")
+    if not isinstance(manager, dict):
+        return resource
+    value = manager.get("value")
+    meta = resource.get("meta")
+    location = meta.get("location") if isinstance(meta, dict) else None
+    rid = resource.get("id")
+    if not (
+        isinstance(value, str) and value and isinstance(location, str) and isinstance(rid, str)
+    ):
+        return resource
+    suffix = f"{reg.resource_type(resource_type).endpoint}/{rid}"
+    if not location.endswith(suffix):
+        return resource
+    base = location[: -len(suffix)]
+    ref = f"{base}{reg.resource_type('User').endpoint}/{quote(value, safe='')}"
+    if manager.get("$ref") == ref:
+        return resource
+    return {**resource, ENTERPRISE_USER: {**ext, "manager": {**manager, "$ref": ref}}}
 
 
 def _project_one(

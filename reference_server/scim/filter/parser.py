@@ -48,6 +48,15 @@ _BARE = re.compile(
     re.IGNORECASE,
 )
 _NOT_BARE = re.compile(r"true|false|null|-?[0-9][0-9.eE+\-]*", re.IGNORECASE)
+# The same leniency inside a longer filter (Microsoft's Postman collection sends
+# `name.FamilyName eq Employee and (emails.Value co example.com or ...)`): after a
+# comparison operator, an unquoted word that is not a JSON literal or number is quoted.
+# Strings are matched first so that nothing inside one is touched.
+_BARE_SCAN = re.compile(
+    r'"(?:[^"\\]|\\.)*"'
+    r"|(?<=\s)((?:eq|ne|co|sw|ew|gt|lt|ge|le)\s+)([^\s\"()\[\]]+)",
+    re.IGNORECASE,
+)
 
 
 def fast_filter(text: str) -> tuple[str, str] | None:
@@ -188,12 +197,41 @@ def warm_up() -> None:
     _parser()
 
 
+def _quote_bare_words(text: str) -> str:
+    """`text` with each unquoted comparison value (not a literal or number) quoted."""
+
+    def quote(match: re.Match[str]) -> str:
+        word = match.group(2)
+        if word is None or _NOT_BARE.fullmatch(word):
+            return match.group(0)
+        return match.group(1) + orjson.dumps(word).decode()
+
+    return _BARE_SCAN.sub(quote, text)
+
+
 def parse_filter(text: str) -> Filter:
-    """Parse a filter expression; InvalidFilter with the position on error."""
+    """Parse a filter expression; InvalidFilter with the position on error.
+
+    A filter the grammar refuses is tried once more with its unquoted comparison values
+    quoted (see `_BARE_SCAN`); if that fails too, the first error (with its position in
+    the text as sent) is raised.
+    """
     fast = fast_filter(text)
     if fast is not None:
         return Compare(AttrPath(fast[0]), "eq", fast[1])
-    result: Filter = _run(text, "filter", InvalidFilter, "filter")
+    try:
+        result: Filter = _run(text, "filter", InvalidFilter, "filter")
+    except InvalidFilter:
+        lenient = _quote_bare_words(text)
+        if lenient == text:
+            raise
+        try:
+            result = _run(lenient, "filter", InvalidFilter, "filter")
+        except InvalidFilter:
+            pass
+        else:
+            return result
+        raise
     return result
 
 

@@ -103,7 +103,8 @@ def test_parse(text: str, tree: Filter) -> None:
         ("userName eq", "end of input at position 11"),
         ("(a pr", "end of input"),
         ('a eq "x" and', "end of input"),
-        ("a eq bob and c pr", "position 5"),
+        ("a eq [bob] and c pr", "position 5"),
+        ("a eq bob and c pr x", "position 5"),
         ('a eq "x', "position 5"),
         ("]", "position 0"),
         ('emails[type eq "w"].value eq "x"', "position 19"),
@@ -117,6 +118,42 @@ def test_invalid_filters_point_at_the_position(text: str, fragment: str) -> None
         parse_filter(text)
     assert fragment in info.value.detail
     assert info.value.scim_type == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        (
+            "name.FamilyName eq Employee and "
+            "(emails.Value co example.com or emails.Value co example.org)",
+            And(
+                eq("name.FamilyName", "Employee"),
+                Or(
+                    Compare(AttrPath("emails.Value"), "co", "example.com"),
+                    Compare(AttrPath("emails.Value"), "co", "example.org"),
+                ),
+            ),
+        ),
+        ("userName sw O", Compare(AttrPath("userName"), "sw", "O")),
+        (
+            "meta.Created gt 2015-10-10T14:38:21.8617979-07:00",
+            Compare(AttrPath("meta.Created"), "gt", "2015-10-10T14:38:21.8617979-07:00"),
+        ),
+        ('title eq "a eq b" and x eq 12', And(eq("title", "a eq b"), eq("x", 12))),
+        ("active eq true and x eq y", And(eq("active", True), eq("x", "y"))),
+        (
+            'emails[type eq work and value ew "@x.org"]',
+            ValuePath(
+                AttrPath("emails"),
+                And(eq("type", "work"), Compare(AttrPath("value"), "ew", "@x.org")),
+            ),
+        ),
+    ],
+)
+def test_unquoted_values_in_longer_filters(text: str, tree: Filter) -> None:
+    """Microsoft's Postman collection sends unquoted values inside compound filters: each
+    is read as the string it spells (literals and numbers keep their JSON meaning)."""
+    assert parse_filter(text) == tree
 
 
 @pytest.mark.parametrize(

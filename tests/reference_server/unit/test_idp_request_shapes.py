@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from reference_server.scim.patch import PATCH_OP, apply_patch
-from reference_server.scim.resources import prepare_create, prepare_replace, split_members
+from reference_server.scim.resources import (
+    prepare_create,
+    prepare_replace,
+    split_members,
+    verify_password,
+)
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
 
 REG = load_registry()
@@ -361,8 +366,10 @@ def test_okta_2_3_create() -> None:
         "password": "1mz050nq",
         "active": True,
     }
-    expected = {k: v for k, v in body.items() if k != "groups"}
-    assert prepare_create(REG, "User", body) == expected
+    expected = {k: v for k, v in body.items() if k not in ("groups", "password")}
+    stored = prepare_create(REG, "User", body)
+    assert {k: v for k, v in stored.items() if k != "password"} == expected
+    assert verify_password(stored["password"], "1mz050nq")  # stored hashed, never as sent
 
 
 def test_okta_2_4_put_full_replace_with_read_only_attributes() -> None:

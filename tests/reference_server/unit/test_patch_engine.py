@@ -16,7 +16,7 @@ from reference_server.scim.errors import (
 )
 from reference_server.scim.filter import parse_filter
 from reference_server.scim.patch import PATCH_OP, MemberChanges, apply_patch
-from reference_server.scim.resources import prepare_create
+from reference_server.scim.resources import prepare_create, verify_password
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
 
 REG = load_registry()
@@ -526,3 +526,20 @@ def test_group_remove_display_name_is_mutability() -> None:
 
 def test_user_has_no_member_changes() -> None:
     assert apply_patch(REG, "User", user(), ops(op("add", "title", "x"))).members is None
+
+
+def test_a_password_set_by_patch_is_stored_hashed() -> None:
+    """Like POST and PUT, a PATCH stores the password as a salted hash, never as sent."""
+    current = user(password="old")
+    for operation in (op("replace", "password", "n3w!"), op("Add", None, {"password": "n3w!"})):
+        new = patched(current, operation)
+        assert new["password"] != "n3w!"
+        assert verify_password(new["password"], "n3w!")
+
+
+def test_a_patch_elsewhere_keeps_the_password_hash() -> None:
+    """Operations on other attributes leave the stored hash as it was."""
+    current = user(password="old")
+    new = patched(current, op("replace", "title", "T"))
+    assert new["password"] == current["password"]
+    assert verify_password(new["password"], "old")

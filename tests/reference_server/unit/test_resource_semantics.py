@@ -9,13 +9,16 @@ import pytest
 from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
 from reference_server.scim.resources import (
     format_timestamp,
+    hash_password,
     index_rows,
     normalize_datetime,
     prepare_create,
     prepare_replace,
     project,
     resource_columns,
+    seal_password,
     split_members,
+    verify_password,
 )
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
 
@@ -51,9 +54,62 @@ def test_read_only_attributes_are_ignored() -> None:
 
 
 def test_external_id_and_password_are_kept() -> None:
+    """externalId is stored as sent; the password only as its salted hash."""
     stored = prepare_create(REG, "User", user(externalId="E1", password="s3cret!"))
     assert stored["externalId"] == "E1"
-    assert stored["password"] == "s3cret!"
+    assert stored["password"] != "s3cret!"
+    assert "s3cret!" not in repr(stored)
+    assert verify_password(stored["password"], "s3cret!")
+
+
+def test_password_hash_is_salted_scrypt() -> None:
+    """Each hash has its own salt; only the right password verifies."""
+    first, second = hash_password("pw"), hash_password("pw")
+    assert first != second
+    assert first.startswith("$scrypt$n=16384,r=8,p=1$")
+    assert verify_password(first, "pw")
+    assert verify_password(second, "pw")
+    assert not verify_password(first, "pw2")
+    assert not verify_password("pw", "pw")
+    assert not verify_password("$scrypt$garbage", "pw")
+
+
+def test_put_stores_the_password_hashed() -> None:
+    """PUT (Okta echoes its placeholder password) stores a fresh hash, never the text."""
+    current = prepare_create(REG, "User", user(password="old"))
+    new = prepare_replace(REG, "User", current, user(password="1mz050nq"))
+    assert new["password"] != "1mz050nq"
+    assert verify_password(new["password"], "1mz050nq")
+
+
+def test_seal_password_keeps_an_unchanged_hash() -> None:
+    """A stored form whose password equals the previous (hashed) one is left alone."""
+    previous = prepare_create(REG, "User", user(password="pw"))
+    resource = dict(previous)
+    seal_password(resource, previous)
+    assert resource["password"] == previous["password"]
+    resource["password"] = "new"
+    seal_password(resource, previous)
+    assert verify_password(resource["password"], "new")
+
+
+def test_explicit_null_under_an_unknown_name_is_skipped() -> None:
+    """Entra's older create sends `"manager": null` unqualified: null carries no data."""
+    body = user(manager=None, department=None, **{ENTERPRISE_USER: {"nothing": None}})
+    assert prepare_create(REG, "User", body) == user()
+    with pytest.raises(InvalidValue, match="manager"):
+        prepare_create(REG, "User", user(manager="boss"))
+    with pytest.raises(InvalidValue, match="nothing"):
+        prepare_create(REG, "User", user(**{ENTERPRISE_USER: {"nothing": "x"}}))
+
+
+def test_scim_1_0_core_urn_is_an_alias_of_the_core_schema() -> None:
+    """OneLogin's core template names only urn:scim:schemas:core:1.0."""
+    body = user(name={"givenName": "Test"})
+    body["schemas"] = ["urn:scim:schemas:core:1.0"]
+    assert prepare_create(REG, "User", body) == user(name={"givenName": "Test"})
+    group = {"schemas": ["urn:scim:schemas:core:1.0"], "displayName": "G"}
+    assert prepare_create(REG, "Group", group) == {"schemas": [CORE_GROUP], "displayName": "G"}
 
 
 @pytest.mark.parametrize("body", [{"schemas": [CORE_USER]}, user(userName=""), user(userName=None)])
@@ -69,7 +125,7 @@ def test_group_display_name_required() -> None:
 
 @pytest.mark.parametrize(
     "schemas",
-    [None, [], [CORE_GROUP], "nope", ["urn:scim:schemas:core:1.0"], [LEGACY_ENTERPRISE]],
+    [None, [], [CORE_GROUP], "nope", ["urn:scim:schemas:core:1.1"], [LEGACY_ENTERPRISE]],
 )
 def test_schemas_must_contain_the_core_schema(schemas: Any) -> None:
     body = user()
@@ -344,6 +400,23 @@ def test_project_attributes_extension_paths() -> None:
     }
     whole = project(REG, "User", FULL, [ENTERPRISE_USER], None)
     assert whole[ENTERPRISE_USER] == FULL[ENTERPRISE_USER]
+
+
+def test_project_derives_the_manager_ref() -> None:
+    """manager.$ref is the location of the User manager.value names, built from the
+    resource's own meta.location; it follows the value and the projection rules."""
+    base = "https://scim.example.com/scim/v2"
+    full = {**FULL, "meta": {**FULL["meta"], "location": f"{base}/Users/42"}}
+    manager = project(REG, "User", full, None, None)[ENTERPRISE_USER]["manager"]
+    assert manager == {"value": "7", "$ref": f"{base}/Users/7", "displayName": "Boss"}
+    stale = {**full, ENTERPRISE_USER: {"manager": {"value": "a b", "$ref": f"{base}/Users/7"}}}
+    out = project(REG, "User", stale, None, None)
+    assert out[ENTERPRISE_USER]["manager"]["$ref"] == f"{base}/Users/a%20b"
+    picked = project(REG, "User", full, [f"{ENTERPRISE_USER}:manager.value"], None)
+    assert picked[ENTERPRISE_USER] == {"manager": {"value": "7"}}
+    assert "$ref" not in project(REG, "User", FULL, None, None)[ENTERPRISE_USER]["manager"]
+    assert full["meta"]["location"] == f"{base}/Users/42"
+    assert "$ref" not in FULL[ENTERPRISE_USER]["manager"]  # the input is left alone
 
 
 def test_project_excluded() -> None:
