@@ -4,3 +4,7 @@ The package stays light to import (the pytest plugin lists profile names from it
 the engine from its modules: `harness.idp.profiles`, `harness.idp.simulator`,
 `harness.idp.model`.
 """
+
+from __future__ import annotations
+
+__all__: list[str] = []
