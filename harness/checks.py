@@ -49,6 +49,7 @@ AREAS = (
     "etag",
     "me",
     "groups",
+    "idp",
 )
 """RFC areas; a suite module `test_<area>.py` belongs to `<area>` and gets its marker."""
 

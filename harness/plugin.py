@@ -40,6 +40,7 @@ MARKERS = {
     "etag": "SCIM check: versioning and ETags (RFC 7644 section 3.14)",
     "me": "SCIM check: /Me (RFC 7644 section 3.11)",
     "groups": "SCIM check: groups and membership consistency (RFC 7643 4.2, RFC 7644 3.5.2)",
+    "idp": "SCIM check: what an IdP profile sends and needs (profiles/, harness/idp)",
     "must": "SCIM check enforcing a MUST requirement (a violation fails)",
     "should": "SCIM check enforcing a SHOULD requirement (warns; fails with --scim-strict)",
     "may": "SCIM check of a MAY feature (skipped with the reason when unsupported)",
@@ -54,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    _add_profile_markers(config)
     settings = resolve_settings(config)
     config.stash[SETTINGS_KEY] = settings
     if not settings.active:
@@ -67,6 +69,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ScimRun(config, state), "scim-run")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistHooks(state), "scim-xdist")
+
+
+def _add_profile_markers(config: pytest.Config) -> None:
+    """One marker per profile file (`-m entra`); lists file names only, parses nothing."""
+    from harness.idp.profiles import profile_names
+
+    for name in profile_names():
+        if name not in MARKERS:
+            config.addinivalue_line("markers", f"{name}: IdP check of the {name} profile")
 
 
 def _collect_shipped_suite(config: pytest.Config) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "NotSent",
     "QuirkResult",
     "Simulator",
+    "answer_problem",
     "compare_state",
     "run_scenario",
 ]
@@ -69,7 +70,13 @@ class QuirkResult:
     effect_ok: bool
     problems: list[str]
     rfc_effect_ok: bool
+    answer: tuple[str, str, str] | None = None  # what the IdP would refuse in the answer
     exchanges: list[Any] = field(default_factory=list)
+
+    @property
+    def works_with_idp(self) -> bool:
+        """The IdP accepts the answer and the effect it relies on shows."""
+        return self.answer is None and self.effect_ok
 
     @property
     def status(self) -> int:
@@ -102,7 +109,7 @@ class Simulator:
         profile: Profile,
         *,
         strict: bool = True,
-        on_create: Callable[[str, str], None] | None = None,
+        on_create: Callable[[str, str], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = 5.0,
         max_pages: int = 1000,
@@ -191,6 +198,7 @@ class Simulator:
         """Set up plain RFC resources, send the quirk's request alone, read the effect back."""
         ctx = self._quirk_setup(quirk, prefix)
         response = self._send(quirk.request, ctx)
+        exchanges = [response.exchange]
         target_id = ctx.get("id")
         if quirk.creates:
             ok, body = response.parsed()
@@ -207,6 +215,7 @@ class Simulator:
         if needs_state and target_id and 200 <= response.status < 300:
             endpoint = quirk.creates or _endpoint_of(quirk.request.path)
             read = self.client.get(f"{endpoint}/{target_id}")
+            exchanges.append(read.exchange)
             if read.status == 200 and isinstance(read.parsed()[1], dict):
                 state = read.json_object()
 
@@ -215,6 +224,8 @@ class Simulator:
 
         problems = holds(quirk.effect)
         return QuirkResult(
+            answer=answer_problem(quirk.request, response),
+            exchanges=exchanges,
             response=response,
             effect_ok=200 <= response.status < 300 and not problems,
             problems=problems,
@@ -381,39 +392,14 @@ class Simulator:
 
     def _check(self, operation: str, template: RequestTemplate, response: Response) -> None:
         """Fail (or record) unless the answer is one the IdP accepts."""
-        expect = template.expect
-        where = f"{self.profile.title} {operation} ({expect.source or template.source})"
-        if response.status not in expect.status + expect.absent_status:
+        problem = answer_problem(template, response)
+        if problem is not None:
+            source = template.expect.source or template.source
+            message, expected, actual = problem
             self.fail(
-                f"{where}: {template.method} answered {response.status}",
-                expected=" or ".join(str(s) for s in expect.status + expect.absent_status),
-                actual=str(response.status),
-                response=response,
-            )
-            return
-        if response.status in expect.absent_status:
-            return
-        ok, body = response.parsed()
-        if (expect.list or expect.fields) and not (ok and isinstance(body, dict)):
-            self.fail(
-                f"{where}: the answer has no JSON object body",
-                expected="a JSON object",
-                actual=response.text[:200] or "(empty body)",
-                response=response,
-            )
-            return
-        if expect.list:
-            problem = _list_problem(body)
-            if problem:
-                self.fail(f"{where}: {problem}", expected="a ListResponse",
-                           actual=response.text[:300], response=response)  # fmt: skip
-                return
-        missing = [f for f in expect.fields if body.get(f) in (None, "", [])]
-        if missing:
-            self.fail(
-                f"{where}: the answer lacks {', '.join(missing)}",
-                expected=", ".join(expect.fields),
-                actual=", ".join(sorted(body)) or "(no attributes)",
+                f"{self.profile.title} {operation} ({source}): {message}",
+                expected=expected,
+                actual=actual,
                 response=response,
             )
 
@@ -461,6 +447,32 @@ def _text(value: Any) -> str:
 
 def _endpoint_of(path: str) -> str:
     return "/Groups" if path.startswith("/Groups") else "/Users"
+
+
+def answer_problem(template: RequestTemplate, response: Response) -> tuple[str, str, str] | None:
+    """(what is wrong, expected, actual) when the IdP would not accept this answer."""
+    expect = template.expect
+    wanted = expect.status + expect.absent_status
+    if response.status not in wanted:
+        codes = " or ".join(str(s) for s in wanted)
+        return f"{template.method} answered {response.status}", codes, str(response.status)
+    if response.status in expect.absent_status:
+        return None
+    ok, body = response.parsed()
+    if (expect.list or expect.fields) and not (ok and isinstance(body, dict)):
+        return "the answer has no JSON object body", "a JSON object", response.text[:200] or "-"
+    if expect.list:
+        problem = _list_problem(body)
+        if problem:
+            return problem, "a ListResponse", response.text[:300]
+    missing = [f for f in expect.fields if body.get(f) in (None, "", [])]
+    if missing:
+        return (
+            f"the answer lacks {', '.join(missing)}",
+            ", ".join(expect.fields),
+            ", ".join(sorted(body)) or "(no attributes)",
+        )
+    return None
 
 
 def _first_id(ctx: Mapping[str, Any]) -> str | None:
