@@ -99,6 +99,9 @@ class Directory:
     groups: tuple[DirectoryGroup, ...]
     departed: tuple[DirectoryUser, ...] = ()
     """Users removed in cycles 1..revision, in their last state with active=False."""
+    former_group_names: tuple[tuple[str, str], ...] = ()
+    """(externalId, earlier displayName) of groups renamed in cycles 1..revision, oldest
+    first: how an IdP that sends no externalId still knows a renamed group."""
 
     def user_by_name(self) -> dict[str, DirectoryUser]:
         return {u.user_name: u for u in self.users}
@@ -220,6 +223,7 @@ class _Builder:
         self.used_group_names: set[str] = set()
         self.serial = 0
         self.suspended_last_cycle: set[str] = set()
+        self.former_group_names: list[tuple[str, str]] = []
         self._bosses: dict[str, list[_Person]] | None = None  # managers_of cache
         self.ceo: list[str] = []
 
@@ -409,6 +413,7 @@ class _Builder:
                 person.teams.discard(rng.choice(sorted(person.teams)))
         if self.teams:
             team = rng.choice(self.teams)
+            self.former_group_names.append((team.key, team.name))
             team.name = self.new_group_name(fake)
         for _ in range(round(n * _RATES["joiners"])):
             self.staff(rng, fake)
@@ -442,7 +447,15 @@ class _Builder:
         ]
         departed_names = {**{p.key: p.email for p in self.departed.values()}, **names}
         departed = tuple(_user(p, departed_names) for p in self.departed.values())
-        return Directory(seed, revision, self.domain, users, tuple(groups), departed)
+        return Directory(
+            seed,
+            revision,
+            self.domain,
+            users,
+            tuple(groups),
+            departed,
+            tuple(self.former_group_names),
+        )
 
 
 def _user(person: _Person, names: Mapping[str, str]) -> DirectoryUser:
