@@ -447,6 +447,11 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
             total, rows = repo.lookup(conn, ctx.tenant, types[0], *fast, start - 1, count)
             related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
         return _list_response(ctx, rows, related, total, start, q)
+    if text is None and len(types) == 1 and not q.sort_by:  # an import: flat-cost paging
+        with repo.read() as conn:
+            total, rows = repo.listing(conn, ctx.tenant, types[0], start - 1, count)
+            related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
+        return _list_response(ctx, rows, related, total, start, q)
     parsed: Filter | None = None
     if text is not None and any(_fast_where(reg, t, text) is None for t in types):
         parsed = parse_filter(text)

@@ -21,7 +21,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["attr_index", "group_members", "metadata", "resources", "tenants", "tokens"]
+__all__ = [
+    "attr_index",
+    "group_members",
+    "metadata",
+    "resource_counts",
+    "resources",
+    "tenants",
+    "tokens",
+]
 
 metadata = MetaData()
 
@@ -109,4 +117,17 @@ group_members = Table(
     # "User" or "Group"
     Column("member_type", String(32), nullable=False),
     Index("ix_group_members_member", "tenant_id", "member_id"),
+)
+
+# How many resources of each type an organization has, kept in the transaction of every
+# insert and delete: totalResults of an unfiltered list without count(*), which is linear
+# in N. `generation` changes with each insert and delete, so page anchors cached by the
+# server (positions in created/id order) are known to be current.
+resource_counts = Table(
+    "resource_counts",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("resource_type", String(32), primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),
 )

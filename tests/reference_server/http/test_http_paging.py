@@ -35,3 +35,40 @@ def test_pages_concatenate_to_the_full_listing(client: TestClient, extra: dict[s
         assert page["itemsPerPage"] == len(page["Resources"])
         paged += [r["id"] for r in page["Resources"]]
     assert paged == full
+
+
+def test_unfiltered_pages_from_cached_anchors_follow_inserts_and_deletes(
+    settings: Any, token: str
+) -> None:
+    """An IdP import pages without a filter: deep pages start from cached anchors (flat
+    cost); they must still equal the full listing in any page order, and stay right after
+    an insert or delete changes every position (the counter's generation)."""
+    import random
+
+    from scim_http_helpers import serve
+
+    from reference_server.app import create_app
+
+    app = create_app(settings)
+    with serve(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        app.state.scim.repo.anchor_step = 2
+        users = [new_user(client, f"a{i:02d}") for i in range(13)]
+
+        def check() -> None:
+            full = _ids(client, count=100)
+            starts = list(range(1, len(full) + 2, 3))
+            random.Random(7).shuffle(starts)
+            pages: dict[int, list[str]] = {}
+            for start in starts:
+                page = client.get("/Users", params={"startIndex": start, "count": 3}).json()
+                assert page["totalResults"] == len(full)
+                pages[start] = [r["id"] for r in page["Resources"]]
+            assert [i for s in sorted(pages) for i in pages[s]] == full
+
+        check()
+        assert client.delete(f"/Users/{users[1]['id']}").status_code == 204
+        check()
+        new_user(client, "a99")
+        check()
+        assert _ids(client, count=100)[-1] != users[-1]["id"]
