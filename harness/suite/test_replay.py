@@ -3,6 +3,7 @@
 Each check replays its exchange (ids learned from earlier answers rewritten) and fails when
 the answer differs from the recorded one in status, schema or content; a step that needs an
 id its producing step failed to give is blocked. Without --scim-replay nothing is collected.
+The steps share one replay (learned ids): with `-n`, run with `--dist loadgroup`.
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     lines = _traffic(path)
     ids = [f"{line.seq}-{line.request.method}-{line.request.path}"[:100] for line in lines]
-    metafunc.parametrize("recorded", lines, ids=ids)
+    # Under xdist (`--dist loadgroup`) every step runs on one worker, in order.
+    marks = [pytest.mark.xdist_group("scim-replay")] if _has_xdist(metafunc.config) else []
+    params = [pytest.param(line, id=i, marks=marks) for line, i in zip(lines, ids, strict=True)]
+    metafunc.parametrize("recorded", params)
+
+
+def _has_xdist(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("xdist")
 
 
 @pytest.fixture(scope="session")
