@@ -409,10 +409,12 @@ class Replayer:
         self.ids = IdMap()
         self.results: dict[int, StepResult] = {}
         self._producer: dict[str, int] = {}
+        self._producer_pattern: re.Pattern[str] | None = None
+        self._index = {line.seq: i for i, line in enumerate(self.lines)}
         self._next = 0
 
     def result(self, seq: int) -> StepResult:
-        if seq not in {line.seq for line in self.lines}:
+        if seq not in self._index:
             raise HarnessError(f"no recorded exchange with seq {seq}")
         while seq not in self.results:
             self.step(self.lines[self._next])
@@ -426,7 +428,9 @@ class Replayer:
     def _blocker(self, line: TrafficLine) -> str | None:
         if not self._producer:
             return None
-        pattern = id_pattern(self._producer)
+        if self._producer_pattern is None:
+            self._producer_pattern = id_pattern(self._producer)
+        pattern = self._producer_pattern
         text = " ".join(
             [line.request.path, line.request.query, line.request.content]
             + [v for k, v in line.request.headers if k in ("if-match", "if-none-match")]
@@ -434,29 +438,39 @@ class Replayer:
         for old in dict.fromkeys(pattern.findall(text)):
             seq = self._producer[old]
             producer = self.results[seq]
-            if producer.failed_to_produce or old not in self.ids.ids:
-                why = producer.blocked or "; ".join(d.text(80) for d in producer.differences[:2])
-                return (
-                    f"needs the id {old} from step {seq} ({producer.line.label}), which failed"
-                    + (f": {why}" if why else "")
+            source = f"needs the id {old} from step {seq} ({producer.line.label})"
+            if producer.failed_to_produce:
+                why = (
+                    producer.blocked
+                    or producer.skipped
+                    or "; ".join(d.text(80) for d in producer.differences[:2])
                 )
+                return f"{source}, which failed: {why}"
+            if old not in self.ids.ids:
+                return f"{source}, whose answer on this server has no matching id"
         return None
 
     def step(self, line: TrafficLine) -> StepResult:
         """Replay one line (the next one in order) and keep its result."""
-        self._next = self.lines.index(line) + 1
+        self._next = self._index[line.seq] + 1
         result = StepResult(line)
         self.results[line.seq] = result
         if line.error:
             result.skipped = f"recorded without an upstream answer: {line.error}"
         elif line.response.status is None:
             result.skipped = "recorded without a response"
+        elif line.request.cut:
+            result.skipped = (
+                f"the request body was recorded cut ({line.request.cut} characters dropped)"
+            )
         else:
             result.blocked = self._blocker(line)
             if result.blocked is None:
                 self._send(line, result)
         for old in produced_ids(line):
-            self._producer.setdefault(old, line.seq)
+            if old not in self._producer:
+                self._producer[old] = line.seq
+                self._producer_pattern = None
         return result
 
     def _send(self, line: TrafficLine, result: StepResult) -> None:
