@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-PAGING = ("startIndex", "itemsPerPage")
 KEEP = 5000
 """Exchanges kept per scenario and side (a scenario sends a few dozen)."""
 
@@ -74,6 +73,7 @@ class Side:
     reason: str = ""
     failures: list[str] = field(default_factory=list)
     base_path: str = ""
+    prefix: str = ""
 
 
 # -- pairing -------------------------------------------------------------------------------
@@ -180,12 +180,49 @@ def _sort_by(exchange: Exchange) -> str | None:
     return sort_by
 
 
-def compare_exchanges(a: Exchange, b: Exchange) -> list[tuple[str, Any, Any]]:
-    """(kind, a, b) for each way two answers to the same request disagree."""
+def _is_list(body: Any) -> bool:
+    return isinstance(body, dict) and LIST_URN in (body.get("schemas") or [])
+
+
+def _own(body: Any, prefix: str) -> Any:
+    """A ListResponse with only the run's own entries (other data on a tenant never counts)."""
+    if not prefix or not _is_list(body):
+        return body
+    needle = prefix.lower()
+    entries = body.get("Resources") or []
+    own = [r for r in entries if needle in json.dumps(r, ensure_ascii=False).lower()]
+    return {**body, "Resources": own}
+
+
+def _filtered(exchange: Exchange) -> bool:
+    if "filter" in httpx.URL(exchange.url).params:
+        return True
+    body = _json(exchange.request_body)
+    return isinstance(body, dict) and "filter" in body
+
+
+def _page_size(body: dict[str, Any], filtered: bool) -> Any:
+    """itemsPerPage as compared: its value for a filtered (run-scoped) query; else whether
+    it counts the Resources of the page, as RFC 7644 3.4.2.4 fixes (tenants' data differ)."""
+    size = body.get("itemsPerPage")
+    if filtered:
+        return f"itemsPerPage={size}"
+    count = len(body.get("Resources") or [])
+    return (
+        "itemsPerPage counts the page"
+        if size == count
+        else f"itemsPerPage={size}, {count} resources"
+    )
+
+
+def compare_exchanges(a: Exchange, b: Exchange, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(kind, a, b) for each way two answers to the same request disagree; list entries
+    count only if they carry the run `prefix` (when given)."""
     found: list[tuple[str, Any, Any]] = []
     if a.status != b.status:
         found.append(("status", a.status, b.status))
-    body_a, body_b = _json(a.response_body), _json(b.response_body)
+    full_a, full_b = _json(a.response_body), _json(b.response_body)
+    body_a, body_b = _own(full_a, prefix), _own(full_b, prefix)
     names_a, names_b = returned_names(body_a), returned_names(body_b)
     if names_a != names_b:
         only_a, only_b = sorted(names_a - names_b), sorted(names_b - names_a)
@@ -196,18 +233,26 @@ def compare_exchanges(a: Exchange, b: Exchange) -> list[tuple[str, Any, Any]]:
                 f"only B returns {', '.join(only_b)}" if only_b else "-",
             )
         )
-    if not (isinstance(body_a, dict) and isinstance(body_b, dict)):
+    if not (_is_list(full_a) and _is_list(full_b)):
         return found
-    if LIST_URN in (body_a.get("schemas") or []) and LIST_URN in (body_b.get("schemas") or []):
-        for name in PAGING:
-            if body_a.get(name) != body_b.get(name):
-                found.append(("paging", f"{name}={body_a.get(name)}", f"{name}={body_b.get(name)}"))
-        sort_by = _sort_by(a)
-        if sort_by:
-            order_a = [_get_path(r, sort_by) for r in body_a.get("Resources") or []]
-            order_b = [_get_path(r, sort_by) for r in body_b.get("Resources") or []]
-            if order_a != order_b:
-                found.append(("ordering", f"sortBy={sort_by}: {order_a}", order_b))
+    if full_a.get("startIndex") != full_b.get("startIndex"):
+        found.append(
+            (
+                "paging",
+                f"startIndex={full_a.get('startIndex')}",
+                f"startIndex={full_b.get('startIndex')}",
+            )
+        )
+    filtered = _filtered(a)
+    size_a, size_b = _page_size(full_a, filtered), _page_size(full_b, filtered)
+    if size_a != size_b:
+        found.append(("paging", size_a, size_b))
+    sort_by = _sort_by(a)
+    if sort_by:
+        order_a = [_get_path(r, sort_by) for r in body_a.get("Resources") or []]
+        order_b = [_get_path(r, sort_by) for r in body_b.get("Resources") or []]
+        if order_a != order_b:
+            found.append(("ordering", f"sortBy={sort_by}: {order_a}", order_b))
     return found
 
 
@@ -221,7 +266,7 @@ def pair_steps(scenario: str, a: Side, b: Side) -> list[Disagreement]:
     for tag, a0, a1, b0, b1 in matcher.get_opcodes():
         if tag == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
-                for kind, x, y in compare_exchanges(a.exchanges[i], b.exchanges[j]):
+                for kind, x, y in compare_exchanges(a.exchanges[i], b.exchanges[j], a.prefix):
                     found.append(Disagreement(scenario, f"{i + 1}: {keys_a[i]}", kind, x, y))
             continue
         only_a = [f"{i + 1}: {keys_a[i]}" for i in range(a0, a1)]
@@ -267,7 +312,7 @@ def run_side(
     sim = Simulator(
         bound, profile, strict=False, on_create=lambda e, i: created.append((e, i)), sleep=sleep
     )
-    side = Side(base_path=httpx.URL(client.base_url).path.rstrip("/"))
+    side = Side(base_path=httpx.URL(client.base_url).path.rstrip("/"), prefix=prefix)
     try:
         run_scenario(sim, scenario, prefix)
     except Unsupported as exc:

@@ -130,6 +130,19 @@ def test_sort_order_is_compared_only_where_sort_by_fixes_it() -> None:
     assert compare_exchanges(_exchange(plain, page), _exchange(plain, flipped)) == []
 
 
+def test_other_tenant_data_in_a_listing_is_not_a_disagreement() -> None:
+    """Only the run's own entries count; an unfiltered page is judged by its own count."""
+    mine = {"userName": "run-1-ada@example.com", "title": "x"}
+    page_a = {"schemas": [LIST], "startIndex": 1, "itemsPerPage": 2,
+              "Resources": [mine, {"userName": "old@example.com", "nickName": "n"}]}  # fmt: skip
+    page_b = {"schemas": [LIST], "startIndex": 1, "itemsPerPage": 1, "Resources": [mine]}
+    url = "http://h/scim/v2/Users?startIndex=1&count=100"
+    assert compare_exchanges(_exchange(url, page_a), _exchange(url, page_b), "run-1-") == []
+    wrong = {**page_b, "itemsPerPage": 100}
+    kinds = compare_exchanges(_exchange(url, page_a), _exchange(url, wrong), "run-1-")
+    assert kinds == [("paging", "itemsPerPage counts the page", "itemsPerPage=100, 1 resources")]
+
+
 def test_steps_pair_without_ids_and_names_ignore_case_and_unassigned() -> None:
     """Pairing keys hide server ids; attribute names compare without case, nulls ignored."""
     ex = _exchange("http://h/scim/v2/Groups/abc-1?filter=members%5Bvalue+eq+%22abc-1%22%5D", {})
