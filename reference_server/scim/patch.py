@@ -11,8 +11,11 @@ Decisions, with the RFC text they read:
 - Path-less add/replace take an object whose keys may be attribute names, dotted
   sub-attribute paths ("name.givenName", Entra), URN-qualified attribute paths or
   extension URNs with an object (section 3.5.2.1). readOnly keys in such an object are
-  ignored, as on POST (section 3.3): Okta repeats the Group `id` in every rename. An
-  explicit path to a readOnly attribute is 400 mutability (section 3.5.2).
+  ignored, as on POST (section 3.3): Okta repeats the Group `id` in every rename. When
+  the caller passes the resource's id, an `id` key with a different value is 400
+  mutability: "a client MUST NOT modify an attribute that has mutability readOnly"
+  and an incompatible operation "SHALL return" an error (section 3.5.2); the same id is
+  no modification. An explicit path to a readOnly attribute is 400 mutability.
 - A complex singular attribute (`name`, `manager`, an extension object) is merged: "Sub-
   attributes that are not specified in the value parameter are left unchanged"
   (3.5.2.3). A multi-valued attribute: add appends values not already present (3.5.2.1),
@@ -158,20 +161,35 @@ def _operations(body: Any) -> list[dict[str, Any]]:
 
 
 def apply_patch(
-    reg: SchemaRegistry, resource_type: str, current: dict[str, Any], body: dict[str, Any]
+    reg: SchemaRegistry,
+    resource_type: str,
+    current: dict[str, Any],
+    body: dict[str, Any],
+    resource_id: str | None = None,
 ) -> PatchOutcome:
     """Apply a PatchOp message to the stored form `current` (left untouched): atomic, as
-    every error is raised before the caller writes anything (RFC 7644 section 3.5.2)."""
+    every error is raised before the caller writes anything (RFC 7644 section 3.5.2).
+
+    `resource_id` (the stored form has none) lets a path-less value's `id` be checked
+    against it; without it such an `id` is ignored whatever its value.
+    """
     operations = _operations(body)
-    engine = _Engine(reg, resource_type, current)
+    engine = _Engine(reg, resource_type, current, resource_id)
     for i, operation in enumerate(operations):
         engine.apply(i, operation)
     return engine.outcome()
 
 
 class _Engine:
-    def __init__(self, reg: SchemaRegistry, resource_type: str, current: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        reg: SchemaRegistry,
+        resource_type: str,
+        current: dict[str, Any],
+        resource_id: str | None = None,
+    ) -> None:
         self.reg = reg
+        self.resource_id = resource_id
         self.resource_type = resource_type
         self.definition = reg.resource_type(resource_type)
         self.current = current
@@ -262,6 +280,12 @@ class _Engine:
                 f"{self.where}: '{key}' is not an attribute of {self.definition.name}."
             )
         if resolved.leaf.mutability == "readOnly" or resolved.attribute.mutability == "readOnly":
+            rid = self.resource_id
+            if resolved.attribute.name == "id" and rid is not None and value != rid:
+                raise Mutability(
+                    f"{self.where}: 'id' is readOnly; the value {value!r} is not this "
+                    f"resource's id {rid!r} (RFC 7644 3.5.2)."
+                )
             return  # ignored as on POST (Okta repeats "id" in a Group rename)
         self.at(op, PatchPath(AttrPath(key)), value, True)
 

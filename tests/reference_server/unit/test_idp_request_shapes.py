@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from reference_server.scim.errors import Mutability
 from reference_server.scim.patch import PATCH_OP, apply_patch
 from reference_server.scim.resources import (
     prepare_create,
@@ -414,6 +415,27 @@ def test_okta_2_5_rename_with_id_in_value() -> None:
         },
     )
     assert outcome.resource == {**GROUP, "displayName": "Test SCIMv2"}
+
+
+def test_okta_2_5_rename_with_the_resource_id_checks_it() -> None:
+    """Given the resource's id, Okta's own id is accepted and a different one is 400
+    mutability (RFC 7644 3.5.2: a readOnly attribute MUST NOT be modified)."""
+    rid = "abf4dd94-a4c0-4f67-89c9-76b03340cb9b"
+    rename = {"op": "replace", "value": {"id": rid, "displayName": "Test SCIMv2"}}
+    body = {"schemas": [PATCH_OP], "Operations": [rename]}
+    outcome = apply_patch(REG, "Group", GROUP, body, resource_id=rid)
+    assert outcome.resource == {**GROUP, "displayName": "Test SCIMv2"}
+    with pytest.raises(Mutability, match="'id' is readOnly"):
+        apply_patch(REG, "Group", GROUP, body, resource_id="another-id")
+    pathless_user = {"op": "Replace", "value": {"id": "another-id", "title": "T"}}
+    with pytest.raises(Mutability):
+        apply_patch(
+            REG,
+            "User",
+            stored_user(),
+            {"schemas": [PATCH_OP], "Operations": [pathless_user]},
+            resource_id=rid,
+        )
 
 
 def test_okta_2_5_rename_repeated_is_no_change() -> None:
