@@ -87,6 +87,8 @@ def render(template: Any, context: Mapping[str, Any]) -> Any:
         whole = _WHOLE.match(template)
         if whole:
             value = resolve(whole.group(1), context)
+            if value is None:
+                return MISSING
             return copy.deepcopy(value) if isinstance(value, dict | list) else value
         if "{{" not in template:
             return template
