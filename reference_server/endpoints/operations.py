@@ -243,12 +243,21 @@ def read(
 ) -> Outcome:
     """GET by id (RFC 7644 section 3.4.1); 304 when If-None-Match names the version."""
     repo = ctx.state.repo
+    reg = ctx.state.registry
     with repo.read() as conn:
-        res = repo.get(conn, ctx.tenant, resource_type, rid)
+        if resource_type == "User" and _wants(reg, "User", "groups", _t(attributes), _t(excluded)):
+            found = repo.get_with_groups(conn, ctx.tenant, resource_type, rid)
+            res, related = found if found is not None else (None, None)
+        else:
+            res, related = repo.get(conn, ctx.tenant, resource_type, rid), None
         if res is None:
             raise _not_found(resource_type, rid)
         if if_none_match_hit(if_none_match, res.version):
             return Outcome(304, None, res.version)
+        if related is not None:
+            body = representation(ctx, res, related, attributes, excluded)
+            location = f"{ctx.base}{_endpoint(reg, res.resource_type)}/{res.id}"
+            return Outcome(200, body, res.version, location)
         return _answer(ctx, conn, res, 200, attributes, excluded)
 
 

@@ -99,6 +99,8 @@ def parse_query(source: QueryParams | dict[str, Any]) -> ops.Query:
 
 
 def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
+    if not request.scope.get("query_string"):  # the usual case: no parsing at all
+        return None, None
     params = request.query_params
     return split_list(params.get("attributes")), split_list(params.get("excludedAttributes"))
 
@@ -153,8 +155,12 @@ async def item(request: Request, resource_type: str) -> Response:
     ctx = await scim_context(request)
     state = ctx.state
     rid = str(request.path_params["id"])
-    headers = request.headers
-    if_match, if_none = headers.get("if-match"), headers.get("if-none-match")
+    if_match = if_none = None
+    for key, value in request.scope["headers"]:  # cheaper than building request.headers
+        if key == b"if-match" and if_match is None:
+            if_match = value.decode("latin-1")
+        elif key == b"if-none-match" and if_none is None:
+            if_none = value.decode("latin-1")
     attributes, excluded = _projection(request)
     method = request.method
     if method == "GET":

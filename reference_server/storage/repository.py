@@ -161,6 +161,18 @@ _COUNT_DOWN = (
     " WHERE tenant_id = ? AND resource_type ="
     " (SELECT resource_type FROM resources WHERE tenant_id = ? AND id = ?)"
 )
+# A User with its groups in one statement (a GET by id is one round trip).
+_USER_GROUPS = {
+    "sqlite": "SELECT json_group_array(json_array(gm.group_id, g.display))",
+    "postgresql": "SELECT coalesce(json_agg(json_build_array(gm.group_id, g.display)),"
+    " '[]'::json)::text",
+}
+_GET_WITH_GROUPS = (
+    "SELECT r.id, r.resource_type, r.data, r.version, r.created, r.last_modified, ({}"
+    " FROM group_members gm JOIN resources g ON g.tenant_id = gm.tenant_id"
+    " AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id)"
+    " FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.resource_type = ?"
+)
 _COUNTS = "SELECT total, generation FROM resource_counts WHERE tenant_id = ? AND resource_type = ?"
 _LIST_FIRST = (
     f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND resource_type = ?"
@@ -201,6 +213,8 @@ class Repository:
         self._anchors: dict[tuple[str, str], tuple[int, list[tuple[str, str]]]] = {}
         self._anchor_lock = threading.Lock()
         self.anchor_step = ANCHOR_STEP
+        dialect = "sqlite" if self.db.sqlite else "postgresql"
+        self._get_with_groups = _GET_WITH_GROUPS.format(_USER_GROUPS[dialect])
 
     def read(self) -> AbstractContextManager[Tx]:
         return self.db.read()
@@ -229,6 +243,16 @@ class Repository:
         else:
             row = tx.first(_GET_TYPED + lock, (tenant, resource_id, resource_type))
         return _row_to_resource(row) if row is not None else None
+
+    def get_with_groups(
+        self, tx: Tx, tenant: str, resource_type: str, resource_id: str
+    ) -> tuple[StoredResource, list[Member]] | None:
+        """A resource and the groups it is a direct member of, in one statement."""
+        row = tx.first(self._get_with_groups, (tenant, resource_id, resource_type))
+        if row is None:
+            return None
+        pairs = sorted(orjson.loads(row[6]) if row[6] else [])
+        return _row_to_resource(row), [Member(gid, "Group", display) for gid, display in pairs]
 
     def _columns(self, resource_type: str, data: dict[str, Any]) -> tuple[Any, ...]:
         """(user_name_lower, external_id, display_name_lower, display) of a document."""
