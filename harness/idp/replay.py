@@ -601,6 +601,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     masker = Masker([token])
+    if token is None and any(line.request.header("authorization") for line in lines):
+        print("warning: no token (--token or SCIM_TOKEN): requests go without one", file=sys.stderr)
     with ScimClient(args.url, token, timeout=args.timeout) as client:
         replayer = Replayer(client, lines)
         results = replayer.run()

@@ -169,7 +169,7 @@ def test_scim_replay_runs_a_clean_recording_as_passing_checks(
 
 
 def test_scim_replay_fails_the_exchange_whose_recorded_answer_differs(
-    pytester: pytest.Pytester, recording: Path, reference: Reference
+    pytester: pytest.Pytester, recording: Path
 ) -> None:
     """An edited expected answer fails exactly that check, with the difference shown."""
     lines = recording.read_text().splitlines()
@@ -178,8 +178,7 @@ def test_scim_replay_fails_the_exchange_whose_recorded_answer_differs(
     lines[2] = json.dumps(third)
     edited = pytester.path / "edited.jsonl"
     edited.write_text("\n".join(lines) + "\n")
-    target = ("--scim-url", reference.url, "--scim-token", TOKEN)
-    result = _inner(pytester, *target, "--scim-replay", str(edited))
+    result = _inner(pytester, "--scim-url", "embedded", "--scim-replay", str(edited))
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["*3-GET-/Users/*", '*givenName*expected "Bob"*'])
 
