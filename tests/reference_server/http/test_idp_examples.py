@@ -104,19 +104,21 @@ def patched(response: httpx.Response) -> None:
 def listed(response: httpx.Response, total: int) -> list[dict[str, Any]]:
     """A ListResponse (200, also for a miss) with `total` results; its Resources."""
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
     body = response.json()
     assert body["schemas"] == [LIST_RESPONSE]
     assert body["totalResults"] == total
     assert isinstance(body["startIndex"], int)
     assert isinstance(body["itemsPerPage"], int)
     resources: list[dict[str, Any]] = body.get("Resources", [])
-    assert len(resources) == min(total, len(resources))
+    assert len(resources) <= total
     return resources
 
 
 def created(response: httpx.Response) -> dict[str, Any]:
     """201 with the full resource: id, meta, Location (Okta and Entra need the id)."""
     assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
     body: dict[str, Any] = response.json()
     assert body["id"]
     assert body["meta"]["location"] == response.headers["location"]
@@ -215,9 +217,7 @@ def lookup_unquoted_external_id(client: TestClient, example: dict[str, Any]) -> 
 def lookup_miss(client: TestClient, example: dict[str, Any]) -> None:
     """The connection probe for a value known to be absent: 200 and an empty list."""
     users(client, "present@example.com")
-    body = send(client, example).json()
     assert listed(send(client, example), 0) == []
-    assert body.get("Resources", []) == []
 
 
 @check("entra-get-user-by-id")
