@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from harness.client import ScimClient
+from harness.exchange import Masker
 from harness.idp import replay
 from harness.idp.replay import IdMap, Replayer, diff_json
-from harness.idp.traffic import load_traffic
+from harness.idp.traffic import TrafficError, dump_line, load_traffic, parse_line
 from harness.plugin import SUITE_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `defects`
@@ -187,3 +188,29 @@ def test_without_scim_replay_nothing_is_collected(pytester: pytest.Pytester) -> 
     """The replay module stays out of ordinary runs."""
     result = _inner(pytester, "--scim-url", "embedded", "--co")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_traffic_lines_round_trip_and_bad_lines_name_file_and_line(tmp_path: Path) -> None:
+    """Format 1: JSON bodies stay JSON, other bodies are text; a bad line is named."""
+    masker = Masker(["tok-secret-1"])
+    line = dump_line(
+        seq=1, time="t", elapsed=0.5, method="post", path="/Users", query="a=tok-secret-1",
+        request_headers=[("Authorization", "Bearer tok-secret-1")], request_body=b'{"a": 1}',
+        status=400, response_headers=[("Content-Type", "text/plain")],
+        response_body=b"no tok-secret-1 here", masker=masker,
+    )  # fmt: skip
+    assert "tok-secret-1" not in line
+    parsed = parse_line(line, "f:1")
+    assert parsed.request.method == "POST"
+    assert parsed.request.body == {"a": 1}
+    assert parsed.request.query == "a=***"
+    assert parsed.request.header("authorization") == "Bearer ***"
+    assert parsed.response.text == "no *** here"
+    assert parsed.response.body is None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(line + "\n" + line + "\n")
+    with pytest.raises(TrafficError, match="seq 1 appears twice"):
+        load_traffic(bad)
+    bad.write_text(line + "\n{not json\n")
+    with pytest.raises(TrafficError, match=r"bad.jsonl:2: not JSON"):
+        load_traffic(bad)
