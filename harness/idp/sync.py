@@ -11,15 +11,17 @@ command twice leaves the second run "unchanged".
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
 import os
 import re
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +49,7 @@ MEMBER_BATCH = 100
 """Member ids per group PATCH: a push of 3,000 members travels in 30 requests."""
 OUTCOMES = ("created", "updated", "deactivated", "reactivated", "unchanged", "failed", "skipped")
 KINDS = ("users", "groups")
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 # -- measurements --------------------------------------------------------------------------
@@ -327,6 +329,8 @@ class SyncReport:
     def exit_code(self) -> int:
         if self.stopped == "interrupted":
             return EXIT_INTERRUPTED
+        if self.stopped == "terminated":
+            return EXIT_TERMINATED
         return EXIT_FAILURES if self.tally.failed or self.tally.skipped or self.stopped else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
@@ -361,6 +365,10 @@ class SyncReport:
 
 class ConnectionProblem(Exception):
     """The server cannot be used at all (unreachable, token refused): exit 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a CI job cancelled): stop like Ctrl-C, still print the summary."""
 
 
 class _NoId(Exception):
@@ -526,8 +534,8 @@ class SyncEngine:
             self._stop.set()
             raise _Stop()
 
-    def interrupt(self) -> None:
-        self.stop_reason = "interrupted"
+    def interrupt(self, reason: str = "interrupted") -> None:
+        self.stop_reason = reason
         self._stop.set()
 
     def _run_all(
@@ -537,7 +545,12 @@ class SyncEngine:
         if not items:
             return
 
+        executed = [0]
+        lock = threading.Lock()
+
         def task(item: Any) -> None:
+            with lock:
+                executed[0] += 1
             try:
                 self._check()
                 work(item)
@@ -546,19 +559,24 @@ class SyncEngine:
             finally:
                 self.progress.advance(phase)
 
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="scim-idp") as pool:
-            pending: set[Future[None]] = {pool.submit(task, item) for item in items}
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        future.result()  # a harness bug surfaces here, never as a server failure
-            except BaseException:
-                self._stop.set()
-                for future in pending:
-                    if future.cancel():
-                        self.tally.add(kind, "skipped")
-                raise
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="scim-idp")
+        try:
+            pending: set[Future[None]] = set()
+            for item in items:
+                pending.add(pool.submit(task, item))
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a harness bug surfaces here, never as a server failure
+        except BaseException:
+            self._stop.set()
+            raise
+        finally:
+            # On Ctrl-C/SIGTERM: queued work is dropped, running operations finish.
+            pool.shutdown(wait=True, cancel_futures=True)
+            not_run = len(items) - executed[0]
+            if not_run:
+                self.tally.add(kind, "skipped", not_run)
 
     # users
 
@@ -818,8 +836,8 @@ def run_sync(
     )
     try:
         engine.run()
-    except KeyboardInterrupt:
-        engine.interrupt()
+    except KeyboardInterrupt as exc:
+        engine.interrupt("terminated" if isinstance(exc, Terminated) else "interrupted")
     finally:
         progress.close()
         if own_client:
@@ -978,7 +996,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         REVISION_HELP
         + "\n\nexit codes: 0 every operation succeeded, 1 some failed (or --max-seconds "
         "stopped the run), 2 usage error or the server cannot be used (unreachable, token "
-        "refused), 130 interrupted.\n\nexample:\n  scim-idp sync --profile okta --url "
+        "refused), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); both print the summary of "
+        "what was done.\n\nexample:\n  scim-idp sync --profile okta --url "
         'http://127.0.0.1:8000/scim/v2 --token "$SCIM_TOKEN" --users 10000 --groups 50 '
         "--concurrency 16 --seed 1"
     )
@@ -1066,9 +1085,27 @@ def run(args: argparse.Namespace) -> int:
         json_out=args.json_out,
     )
     masker = Masker([token])
-    try:
-        report = run_sync(options)
-    except ConnectionProblem as exc:
-        print(masker.text(f"error: {exc} ({args.url})"), file=sys.stderr)
-        return EXIT_USAGE
+    with _sigterm_as_interrupt():
+        try:
+            report = run_sync(options)
+        except ConnectionProblem as exc:
+            print(masker.text(f"error: {exc} ({args.url})"), file=sys.stderr)
+            return EXIT_USAGE
     return report.exit_code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a sync runs, SIGTERM stops it the way Ctrl-C does: the summary still prints."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

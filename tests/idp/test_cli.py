@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,3 +176,34 @@ def test_max_seconds_stops_the_run_with_exit_1(
     out = capsys.readouterr().out
     assert code == 1
     assert "stopped early (--max-seconds reached)" in out
+
+
+def test_sigterm_stops_the_run_and_still_prints_the_summary(server: Target) -> None:
+    """`timeout` or a cancelled CI job sends SIGTERM: the summary of what was done still
+    prints, and the exit code says the run was terminated (143)."""
+    assert server.token is not None
+    argv = [sys.executable, "-m", "harness.idp.cli", "sync", "--profile", "generic"]
+    argv += ["--url", server.url, "--users", "3000", "--groups", "0", "--seed", "11"]
+    process = subprocess.Popen(
+        [*argv, "--progress", "plain", "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SCIM_TOKEN": server.token},
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("[scim-idp] users: "):
+                break
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 143
+    assert "stopped early (terminated)" in out
+    assert "| users  |" in out
+    assert server.token not in out
