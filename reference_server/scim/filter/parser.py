@@ -235,7 +235,12 @@ def parse_filter(text: str) -> Filter:
     return result
 
 
+@functools.lru_cache(maxsize=2048)
 def parse_path(text: str) -> PatchPath:
-    """Parse a PATCH path (`attrPath` or `valuePath [subAttr]`); InvalidPath on error."""
+    """Parse a PATCH path (`attrPath` or `valuePath [subAttr]`); InvalidPath on error.
+
+    Memoized (the result is immutable): IdPs send the same few paths over and over, and
+    the LALR parse of `emails[type eq "work"].value` costs more than the rest of a PATCH.
+    """
     result: PatchPath = _run(text, "path", InvalidPath, "path")
     return result
