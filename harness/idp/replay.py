@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode
 
 from harness.client import Recorder, Response, ScimClient
 from harness.exchange import Exchange, Masker
@@ -187,6 +188,15 @@ class IdMap:
 
     def header(self, value: str) -> str:
         return self.etags.get(value, self.text(value))
+
+    def query(self, query: str) -> str:
+        """Ids inside query values (percent-encoded, e.g. `%22<id>%22`) are rewritten too;
+        a query without a learned id is sent exactly as recorded."""
+        if not query or self.pattern() is None:
+            return query
+        pairs = parse_qsl(query, keep_blank_values=True)
+        rewritten = [(self.text(k), self.text(v)) for k, v in pairs]
+        return query if rewritten == pairs else urlencode(rewritten, quote_via=quote)
 
 
 def id_pattern(ids: Iterable[str]) -> re.Pattern[str]:
@@ -432,7 +442,7 @@ class Replayer:
             self._producer_pattern = id_pattern(self._producer)
         pattern = self._producer_pattern
         text = " ".join(
-            [line.request.path, line.request.query, line.request.content]
+            [line.request.path, unquote_plus(line.request.query), line.request.content]
             + [v for k, v in line.request.headers if k in ("if-match", "if-none-match")]
         )
         for old in dict.fromkeys(pattern.findall(text)):
@@ -476,7 +486,7 @@ class Replayer:
     def _send(self, line: TrafficLine, result: StepResult) -> None:
         request = line.request
         path = self.ids.text(request.path)
-        query = self.ids.text(request.query)
+        query = self.ids.query(request.query)
         result.method, result.target = request.method, path + (f"?{query}" if query else "")
         headers = {
             name: self.ids.header(value)

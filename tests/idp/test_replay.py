@@ -155,6 +155,10 @@ def test_ids_are_rewritten_as_whole_tokens_only() -> None:
     assert ids.text('members[value eq "abc"]') == 'members[value eq "XYZ"]'
     assert ids.text("/Users/abcd") == "/Users/abcd"
     assert ids.json({"members": [{"value": "abc"}]}) == {"members": [{"value": "XYZ"}]}
+    assert ids.query("filter=members%5Bvalue+eq+%22abc%22%5D") == (
+        "filter=members%5Bvalue%20eq%20%22XYZ%22%5D"
+    )
+    assert ids.query("aadOptscim062020&count=1") == "aadOptscim062020&count=1"
 
 
 def _inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
