@@ -340,14 +340,17 @@ def entra_create(client: TestClient, example: dict[str, Any]) -> None:
 
 @check("entra-post-user-explicit-nulls-misspelt-urn")
 def entra_create_with_nulls(client: TestClient, example: dict[str, Any]) -> None:
-    """Explicit nulls are skipped (even an unqualified `manager`), the misspelt URN dropped."""
+    """Explicit nulls are skipped (even unqualified `department` and `manager`), the
+    misspelt URN dropped."""
     body = created(send(client, example))
     got = read(client, "Users", body["id"])
-    assert got["userName"] == "alice@contoso.com"
-    assert got["displayName"] == "Alice Smith"
-    assert got["name"] == {"familyName": "Smith", "givenName": "Alice"}
-    for absent in ("addresses", "phoneNumbers", "title", "manager", ENTERPRISE):
-        assert absent not in got
+    assert got["userName"] == "jyoung"
+    assert got["externalId"] == "jyoung"
+    assert got["displayName"] == "Joy Young"
+    assert got["name"] == {"familyName": "Young", "givenName": "Joy"}
+    assert got["emails"] == [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}]
+    nulls = ("addresses", "phoneNumbers", "preferredLanguage", "title", "department", "manager")
+    assert not set(got) & {*nulls, ENTERPRISE}
     assert got["schemas"] == [USER_SCHEMA]
 
 
