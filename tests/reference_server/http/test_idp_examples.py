@@ -21,6 +21,7 @@ from scim_http_helpers import (
     ENTERPRISE,
     ERROR,
     GROUP_SCHEMA,
+    PATCH_OP,
     USER_SCHEMA,
     TestClient,
     assert_error,
@@ -193,13 +194,8 @@ def lookup_by_user_name(client: TestClient, example: dict[str, Any]) -> None:
     assert listed(send(client, example), 0) == []
     users(client, "someone.else@example.com")
     (uid,) = users(client, names[example["id"]])
-    client.patch(
-        f"/Users/{uid}",
-        json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        },
-    )
+    deactivate = {"op": "replace", "path": "active", "value": False}
+    patched(client.patch(f"/Users/{uid}", json={"schemas": [PATCH_OP], "Operations": [deactivate]}))
     found = listed(send(client, example), 1)
     assert [r["id"] for r in found] == [uid]  # inactive users are still found (Entra, Okta)
 
