@@ -324,55 +324,106 @@ def _volatile(path: str, key: str) -> bool:
     return path.lower().endswith("/meta") and key in VOLATILE_META
 
 
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    error_body: bool  # an Error's `detail` is prose: never compared
+    sorted_list: bool  # the request had sortBy: a page's order is part of the answer
+
+
 def diff_json(
-    expected: Any, actual: Any, path: str = "", *, error_body: bool = False
+    expected: Any,
+    actual: Any,
+    path: str = "",
+    *,
+    error_body: bool = False,
+    sorted_list: bool = False,
 ) -> list[Difference]:
-    """Where `actual` departs from `expected` (names case-insensitive, volatile fields out)."""
+    """Where `actual` departs from `expected` (names case-insensitive, volatile fields out).
+
+    A ListResponse page is compared entry by entry, paired by id unless `sorted_list` (the
+    order of a page is fixed only by sortBy, RFC 7644 3.4.2.3)."""
     out: list[Difference] = []
-    _diff(expected, actual, path, "", out, error_body)
+    _diff(expected, actual, path, "", out, _Mode(error_body, sorted_list))
     return out
 
 
-def _diff(exp: Any, act: Any, path: str, key: str, out: list[Difference], error: bool) -> None:
+def _diff(exp: Any, act: Any, path: str, key: str, out: list[Difference], mode: _Mode) -> None:
     if isinstance(exp, dict) and isinstance(act, dict):
-        actual_keys = {k.lower(): k for k in act}
-        expected_keys = {k.lower() for k in exp}
-        for name, value in exp.items():
-            lowered = name.lower()
-            if _volatile(path, lowered) or (error and not path and lowered == "detail"):
-                continue
-            other = act.get(actual_keys[lowered]) if lowered in actual_keys else None
-            if _empty(value) and _empty(other):
-                continue
-            if lowered not in actual_keys or _empty(other):
-                out.append(Difference("content", f"{path}/{name}", value, MISSING))
-                continue
-            _diff(value, other, f"{path}/{name}", lowered, out, error)
-        for name, value in act.items():
-            lowered = name.lower()
-            if lowered in expected_keys or _volatile(path, lowered) or _empty(value):
-                continue
-            if error and not path and lowered == "detail":
-                continue
-            out.append(Difference("content", f"{path}/{name}", MISSING, value))
-        return
-    if isinstance(exp, list) and isinstance(act, list):
+        _diff_object(exp, act, path, out, mode)
+    elif isinstance(exp, list) and isinstance(act, list):
+        if key == "resources" and not mode.sorted_list and _pair_by_id(exp, act, path, out, mode):
+            return
         if key in ORDERED_ARRAYS:
             for index, (a, b) in enumerate(zip(exp, act, strict=False)):
-                _diff(a, b, f"{path}/{index}", "", out, error)
+                _diff(a, b, f"{path}/{index}", "", out, mode)
             if len(exp) != len(act):
                 out.append(Difference("content", f"{path} (length)", len(exp), len(act)))
-            return
-        if _normalized(exp, path) != _normalized(act, path):
+        elif _normalized(exp, path) != _normalized(act, path):
             out.append(Difference("content", path, exp, act))
+    elif key in URL_KEYS and _url_tail(exp) == _url_tail(act):
         return
-    if key in URL_KEYS and _url_tail(exp) == _url_tail(act):
-        return
-    if exp != act or type(exp) is not type(act):
+    elif exp != act or type(exp) is not type(act):
         out.append(Difference("content", path or "(body)", exp, act))
 
 
-def compare(recorded: Message, response: Response, ids: IdMap) -> list[Difference]:
+def _diff_object(
+    exp: dict[str, Any], act: dict[str, Any], path: str, out: list[Difference], mode: _Mode
+) -> None:
+    actual_keys = {k.lower(): k for k in act}
+    expected_keys = {k.lower() for k in exp}
+    for name, value in exp.items():
+        lowered = name.lower()
+        if _volatile(path, lowered) or (mode.error_body and not path and lowered == "detail"):
+            continue
+        other = act.get(actual_keys[lowered]) if lowered in actual_keys else None
+        if _empty(value) and _empty(other):
+            continue
+        if lowered not in actual_keys or _empty(other):
+            out.append(Difference("content", f"{path}/{name}", value, MISSING))
+            continue
+        _diff(value, other, f"{path}/{name}", lowered, out, mode)
+    for name, value in act.items():
+        lowered = name.lower()
+        if lowered in expected_keys or _volatile(path, lowered) or _empty(value):
+            continue
+        if mode.error_body and not path and lowered == "detail":
+            continue
+        out.append(Difference("content", f"{path}/{name}", MISSING, value))
+
+
+def _pair_by_id(
+    exp: list[Any], act: list[Any], path: str, out: list[Difference], mode: _Mode
+) -> bool:
+    """Compare list entries paired by id; False when entries lack ids (compare in order)."""
+
+    def ident(entry: Any) -> Any:
+        return entry.get("id") if isinstance(entry, dict) else None
+
+    if not all(isinstance(ident(e), str) for e in [*exp, *act]):
+        return False
+    by_id = {ident(e): (index, e) for index, e in enumerate(act)}
+    for index, entry in enumerate(exp):
+        match = by_id.pop(ident(entry), None)
+        if match is None:
+            out.append(Difference("content", f"{path}/{index}", entry, MISSING))
+        else:
+            _diff(entry, match[1], f"{path}/{index}", "", out, mode)
+    for index, entry in sorted(by_id.values(), key=lambda item: item[0]):
+        out.append(Difference("content", f"{path}/{index}", MISSING, entry))
+    return True
+
+
+def recorded_request_keys(request: Message) -> set[str]:
+    """Lower-cased query parameter names and top-level body keys of a request."""
+    keys = {k.lower() for k, _ in parse_qsl(request.query, keep_blank_values=True)}
+    if isinstance(request.body, dict):
+        keys |= {k.lower() for k in request.body}
+    return keys
+
+
+def compare(
+    recorded: Message, response: Response, ids: IdMap, request: Message | None = None
+) -> list[Difference]:
     """Status, schema and content differences of a new answer from the recorded one."""
     found: list[Difference] = []
     if recorded.status != response.status:
@@ -396,7 +447,8 @@ def compare(recorded: Message, response: Response, ids: IdMap) -> list[Differenc
     if old_json and is_json:
         expected = ids.json(recorded.body)
         error_body = isinstance(new_body, dict) and ERROR_URN in (new_body.get("schemas") or [])
-        found += diff_json(expected, new_body, error_body=error_body)
+        sorted_list = "sortby" in recorded_request_keys(request) if request else False
+        found += diff_json(expected, new_body, error_body=error_body, sorted_list=sorted_list)
     if recorded.header("location") and not response.location:
         found.append(Difference("header", "Location", "a Location header", MISSING))
     return found
@@ -516,7 +568,7 @@ class Replayer:
         result.exchange, result.status = response.exchange, response.status
         _, body = response.parsed()
         learn_ids(self.ids, line.response, response, body)
-        result.differences += compare(line.response, response, self.ids)
+        result.differences += compare(line.response, response, self.ids, line.request)
 
 
 # -- report --------------------------------------------------------------------------------

@@ -147,6 +147,19 @@ def test_content_diff_ignores_what_legitimately_changes() -> None:
     }
 
 
+def test_a_page_is_ordered_only_when_sort_by_asked_for_it() -> None:
+    """RFC 7644 3.4.2.3: without sortBy a page's entries are paired by id, not position."""
+    one, two = {"id": "1", "userName": "a"}, {"id": "2", "userName": "b"}
+    page = {"totalResults": 2, "Resources": [one, two]}
+    flipped = {"totalResults": 2, "Resources": [two, one]}
+    assert diff_json(page, flipped) == []
+    assert diff_json(page, flipped, sorted_list=True) != []
+    changed = {"totalResults": 2, "Resources": [two, {**one, "userName": "z"}]}
+    assert [(d.where, d.actual) for d in diff_json(page, changed)] == [
+        ("/Resources/0/userName", "z")
+    ]
+
+
 def test_ids_are_rewritten_as_whole_tokens_only() -> None:
     """A learned id replaces the recorded one in paths and filters, never inside other ids."""
     ids = IdMap()
