@@ -295,11 +295,9 @@ class Simulator:
             self.on_create(endpoint, rid)
 
     def _created(self, endpoint: str, ctx: Mapping[str, Any]) -> str:
+        """The id the create answered ("" without one); `_run` reported it to on_create."""
         rid = ctx.get("id")
-        if isinstance(rid, str) and rid:
-            self._track(endpoint, rid)
-            return rid
-        return ""
+        return rid if isinstance(rid, str) else ""
 
     def _templates(self, operation: str) -> tuple[RequestTemplate, ...]:
         templates = self.profile.operations.get(operation)
@@ -324,6 +322,8 @@ class Simulator:
             ok, body = response.parsed()
             if ok and isinstance(body, dict):
                 ctx["last_response"] = body
+                if template.method == "POST" and response.status == 201 and body.get("id"):
+                    self._track(_endpoint_of(template.path), str(body["id"]))
                 if isinstance(body.get("id"), str):
                     ctx["last_id"] = body["id"]
                     if ctx["id"] is None:

@@ -170,6 +170,15 @@ def test_idp_link_existing(
     _scenario("link-existing", idp_profile, simulator, run_prefix, record_property)
 
 
+@clause("rfc7644-3.4.2-must-6", "rfc7644-3.4.2-must-1")
+def test_idp_connection_test(
+    idp_profile: Profile, simulator: Any, record_property: RecordProperty
+) -> None:
+    """RFC 7644 3.4.2: the IdP's connection test (its probe requests) gets the answers it needs."""
+    record_property("idp_profile", idp_profile.name)
+    simulator(idp_profile).probe()
+
+
 # -- quirks --------------------------------------------------------------------------------
 
 

@@ -52,6 +52,8 @@ PROOFS = [
     scenario("import", "entra", d.COUNTERS_AS_STRINGS),
     scenario("link_existing", "okta", d.FILTER_FINDS_NOTHING),
     scenario("link_existing", "entra", d.FILTER_FINDS_NOTHING),
+    scenario("connection_test", "entra", d.MISS_AS_404),
+    scenario("connection_test", "okta", d.COUNTERS_AS_STRINGS),
     # entra quirks
     works("entra", "capitalized-op-names", d.CASE_SENSITIVE_OPS),
     strict("entra", "capitalized-op-names", d.CAPITALISED_OP_IGNORED),
