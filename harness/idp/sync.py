@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -461,6 +462,13 @@ def differences(
     return changed
 
 
+def delta_user(user: DirectoryUser, changed: Sequence[str]) -> DirectoryUser:
+    """The user with every attribute but the changed ones left empty: what a PATCH-style
+    update sends, since a template leaves empty attributes out."""
+    cleared: dict[str, Any] = {f: None for f in COMPARED_FIELDS if f not in changed}
+    return dataclasses.replace(user, **cleared)
+
+
 def manager_levels(users: Sequence[DirectoryUser]) -> list[list[DirectoryUser]]:
     """Users grouped by depth in the org chart: managers are written before their reports."""
     by_name = {u.user_name: u for u in users}
@@ -519,6 +527,10 @@ class SyncEngine:
         self.progress = progress
         self.deadline = deadline
         self.user_fields = tuple(user_fields)
+        templates = sim.profile.operations.get("update_user") or ()
+        # A PATCH update carries only what changed (Entra: one operation per changed
+        # attribute); a PUT (Okta's GET-then-PUT, OneLogin) always carries the whole user.
+        self.patch_updates = bool(templates) and all(t.method == "PATCH" for t in templates)
         self.ids: dict[str, str] = {}  # userName -> SCIM id, as the IdP links them
         self.managed: set[str] = set()  # ids of users this directory has (or had): leavers too
         self.stop_reason: str | None = None
@@ -672,7 +684,8 @@ class SyncEngine:
                 outcome = "reactivated" if sent else outcome
             if changed:
                 action = f"update user {user.user_name} ({', '.join(changed)})"
-                sent, _ = self._maybe(self.sim.update_user, user_id, user)
+                body = delta_user(user, changed) if self.patch_updates else user
+                sent, _ = self._maybe(self.sim.update_user, user_id, body)
                 outcome = "updated" if sent and outcome == "unchanged" else outcome
             if active and not user.active:
                 action = f"deactivate user {user.user_name}"
@@ -992,15 +1005,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "of later cycles; the same command twice leaves the second run unchanged."
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = (
-        REVISION_HELP
-        + "\n\nexit codes: 0 every operation succeeded, 1 some failed (or --max-seconds "
-        "stopped the run), 2 usage error or the server cannot be used (unreachable, token "
-        "refused), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); both print the summary of "
-        "what was done.\n\nexample:\n  scim-idp sync --profile okta --url "
-        'http://127.0.0.1:8000/scim/v2 --token "$SCIM_TOKEN" --users 10000 --groups 50 '
-        "--concurrency 16 --seed 1"
-    )
+    parser.epilog = f"""{REVISION_HELP}
+
+The sync compares only the attributes the profile's update sends; a user whose
+other attributes differ is "unchanged". Leavers are deactivated or deleted as the
+profile unassigns; both count as "deactivated".
+
+exit codes: 0 every operation succeeded; 1 some failed, or --max-seconds stopped
+the run; 2 usage error or the server cannot be used (unreachable, token refused);
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), after the summary of what was
+done.
+
+example:
+  scim-idp sync --profile okta --url http://127.0.0.1:8000/scim/v2 \\
+      --token "$SCIM_TOKEN" --users 10000 --groups 50 --concurrency 16 --seed 1"""
     parser.add_argument(
         "--profile", required=True, help=f"IdP profile name or file ({_profiles_help()})"
     )

@@ -7,6 +7,7 @@ over HTTP). A server that refuses some requests makes the run fail and say why.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -166,7 +167,7 @@ def test_failed_requests_fail_the_run_and_are_shown(server: Target) -> None:
             return httpx.Response(400, json=body, headers={"Content-Type": "application/scim+json"})
         return None
 
-    transport = _Failing(handler)
+    transport = _Intercepting(handler)
     out = io.StringIO()
     assert server.token is not None
     client = ScimClient(server.url, server.token, transport=transport)
@@ -196,8 +197,8 @@ def test_failed_requests_fail_the_run_and_are_shown(server: Target) -> None:
     assert server.token not in text
 
 
-class _Failing(httpx.BaseTransport):
-    """Answers some requests itself (a failing server), forwards the rest."""
+class _Intercepting(httpx.BaseTransport):
+    """Sees every request; answers some itself (a failing server) and forwards the rest."""
 
     def __init__(self, handler: Any) -> None:
         self.handler = handler
@@ -271,3 +272,40 @@ def test_differences_compare_only_mapped_fields() -> None:
         "manager_user_name",
     ]
     assert server_view(resource)["active"] is False
+
+
+def test_a_patch_update_carries_only_the_changed_attributes(server: Target) -> None:
+    """Entra updates with one PATCH operation per changed attribute, never the whole user."""
+    assert server.token is not None
+    options = SyncOptions(
+        url=server.url, token=server.token, profile="entra", users=120, groups=0, seed=4
+    )
+    run_sync(dataclasses.replace(options, progress="none"), out=io.StringIO(), err=io.StringIO())
+    patches: list[list[str]] = []
+
+    def spy(request: httpx.Request) -> None:
+        if request.method == "PATCH" and "/Users/" in request.url.path:
+            ops = json.loads(request.content)["Operations"]
+            patches.append([op["path"] for op in ops])
+
+    client = ScimClient(server.url, server.token, transport=_Intercepting(spy))
+    try:
+        report = run_sync(
+            dataclasses.replace(options, revision=1, progress="none"),
+            out=io.StringIO(),
+            err=io.StringIO(),
+            client=client,
+        )
+    finally:
+        client.close()
+    assert report.exit_code == 0
+    updates = [p for p in patches if p != ["active"]]
+    assert len(updates) == report.tally.counts[("users", "updated")]
+    assert ["title"] in updates
+    assert all(1 <= len(p) <= 4 for p in updates)
+    renamed = [p for p in updates if "name.familyName" in p]
+    assert renamed
+    assert all(
+        set(p) == {"userName", "displayName", 'emails[type eq "work"].value', "name.familyName"}
+        for p in renamed
+    )
