@@ -187,7 +187,7 @@ def test_scim_replay_runs_a_clean_recording_as_passing_checks(
 
 
 def test_scim_replay_fails_the_exchange_whose_recorded_answer_differs(
-    pytester: pytest.Pytester, recording: Path
+    pytester: pytest.Pytester, recording: Path, reference: Reference
 ) -> None:
     """An edited expected answer fails exactly that check, with the difference shown."""
     lines = recording.read_text().splitlines()
@@ -196,14 +196,15 @@ def test_scim_replay_fails_the_exchange_whose_recorded_answer_differs(
     lines[2] = json.dumps(third)
     edited = pytester.path / "edited.jsonl"
     edited.write_text("\n".join(lines) + "\n")
-    result = _inner(pytester, "--scim-url", "embedded", "--scim-replay", str(edited))
+    target = ("--scim-url", reference.url, "--scim-token", TOKEN)
+    result = _inner(pytester, *target, "--scim-replay", str(edited))
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["*3-GET-/Users/*", '*givenName*expected "Bob"*'])
 
 
 def test_without_scim_replay_nothing_is_collected(pytester: pytest.Pytester) -> None:
     """The replay module stays out of ordinary runs."""
-    result = _inner(pytester, "--scim-url", "embedded", "--co")
+    result = _inner(pytester, "--scim-url", "http://127.0.0.1:9/scim/v2", "--co")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
