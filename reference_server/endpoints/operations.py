@@ -316,7 +316,7 @@ def patch(
         if cur is None:
             raise _not_found(resource_type, rid)
         check_write_preconditions(if_match, if_none_match, cur.version)
-        outcome = apply_patch(reg, resource_type, cur.data, body)
+        outcome = apply_patch(reg, resource_type, cur.data, body, rid)
         res = cur
         if outcome.resource != cur.data:
             res = repo.update(conn, ctx.tenant, cur, outcome.resource)

@@ -212,3 +212,17 @@ def test_concurrent_membership_patches_lose_nothing(client: TestClient) -> None:
     after = client.get(f"/Groups/{group['id']}")
     assert sorted(m["value"] for m in after.json()["members"]) == sorted(users)
     assert after.headers["etag"] == 'W/"17"'
+
+
+def test_pathless_replace_carrying_the_resources_own_id_is_accepted_another_is_not(
+    client: TestClient,
+) -> None:
+    """Okta's group rename repeats the group's own id in a path-less value: accepted. Any
+    other id is an attempt to change a readOnly attribute (RFC 7643 section 3.1)."""
+    group = new_group(client, "renamed-by-okta")
+    own = [{"op": "replace", "value": {"id": group["id"], "displayName": "renamed"}}]
+    assert _patch(client, f"/Groups/{group['id']}", own).status_code in (200, 204)
+    assert client.get(f"/Groups/{group['id']}").json()["displayName"] == "renamed"
+    other = [{"op": "replace", "value": {"id": "someone-else", "displayName": "x"}}]
+    assert_error(_patch(client, f"/Groups/{group['id']}", other), 400, "mutability")
+    assert client.get(f"/Groups/{group['id']}").json()["displayName"] == "renamed"
