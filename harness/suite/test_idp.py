@@ -211,7 +211,7 @@ def test_quirk_works_with_idp(
     run_prefix: str,
     record_property: RecordProperty,
 ) -> None:
-    """IdP profile quirk: the request as the IdP sends it gets the answer and effect it needs."""
+    """RFC 7644 3.5.2: an IdP quirk sent as the IdP sends it gets the answer and effect it needs."""
     quirk, result = _run_quirk(idp_quirk, simulator, run_prefix, record_property)
     what = _describe(idp_quirk[0], quirk)
     if result.answer is not None:
