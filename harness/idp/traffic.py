@@ -20,7 +20,7 @@ Format 1, one JSON object per line, one line per exchange, in the order answers 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,6 @@ __all__ = [
     "TrafficLine",
     "body_fields",
     "dump_line",
-    "headers_without",
     "load_traffic",
     "parse_line",
     "utc_now",
@@ -231,9 +230,3 @@ def load_traffic(path: Path | str) -> list[TrafficLine]:
             raise TrafficError(f"{source}: seq {line.seq} appears twice")
         seen.add(line.seq)
     return sorted(lines, key=lambda line: line.seq)
-
-
-def headers_without(headers: Sequence[tuple[str, str]], names: Iterable[str]) -> dict[str, str]:
-    """Headers as a dict, without the named ones (lower-case names)."""
-    drop = {n.lower() for n in names}
-    return {k: v for k, v in headers if k.lower() not in drop}
