@@ -550,9 +550,9 @@ class Replayer:
             content = self.ids.text(request.text).encode()
         elif request.body is not None:
             content = json.dumps(self.ids.json(request.body), ensure_ascii=False).encode()
-        url = str(self.client.url_for(path)) + (f"?{query}" if query else "")
         with_token = request.header("authorization") is not None
         try:
+            url = str(self.client.url_for(path)) + (f"?{query}" if query else "")
             response = self.client.request(
                 request.method, url, content=content, headers=headers, auth=with_token
             )

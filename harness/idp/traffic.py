@@ -172,6 +172,10 @@ def _message(value: Any, where: str, *, request: bool) -> Message:
         method, path = value.get("method"), value.get("path")
         if not isinstance(method, str) or not method or not isinstance(path, str):
             raise TrafficError(f"{where}: a request needs a method and a path")
+        if not path.startswith("/") or path.startswith("//"):
+            # Relative to the base URL, never a URL of its own: a replay sends the token
+            # only to the server it was given.
+            raise TrafficError(f"{where}: path must be relative to the base URL, got {path!r}")
         query = value.get("query") or ""
         if not isinstance(query, str):
             raise TrafficError(f"{where}: query must be a string")

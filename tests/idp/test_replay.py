@@ -232,3 +232,7 @@ def test_traffic_lines_round_trip_and_bad_lines_name_file_and_line(tmp_path: Pat
     bad.write_text(line + "\n{not json\n")
     with pytest.raises(TrafficError, match=r"bad.jsonl:2: not JSON"):
         load_traffic(bad)
+    elsewhere = line.replace('"path":"/Users"', '"path":"http://elsewhere.invalid/Users"')
+    bad.write_text(elsewhere + "\n")
+    with pytest.raises(TrafficError, match="relative to the base URL"):
+        load_traffic(bad)
