@@ -368,6 +368,9 @@ class ConnectionProblem(Exception):
     """The server cannot be used at all (unreachable, token refused): exit 2."""
 
 
+_END: Any = object()
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (`timeout`, a CI job cancelled): stop like Ctrl-C, still print the summary."""
 
@@ -572,14 +575,24 @@ class SyncEngine:
                 self.progress.advance(phase)
 
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="scim-idp")
-        try:
-            pending: set[Future[None]] = set()
-            for item in items:
+        queue = iter(items)
+        pending: set[Future[None]] = set()
+
+        def refill() -> None:
+            """Keep a few operations queued per worker, not all 10,000 (memory, wait cost)."""
+            while len(pending) < 2 * self.concurrency and not self._stop.is_set():
+                item = next(queue, _END)
+                if item is _END:
+                    return
                 pending.add(pool.submit(task, item))
+
+        try:
+            refill()
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()  # a harness bug surfaces here, never as a server failure
+                refill()
         except BaseException:
             self._stop.set()
             raise
@@ -711,6 +724,9 @@ class SyncEngine:
     def _groups(self) -> None:
         groups = self.directory.groups
         if not groups:
+            return
+        if self._stop.is_set():  # stopped during the users: no group import either
+            self.tally.add("groups", "skipped", len(groups))
             return
         imported = self._import("groups", self.sim.import_groups)
         by_ext = _index(imported or (), "externalId")
