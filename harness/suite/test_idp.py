@@ -183,6 +183,7 @@ def test_idp_connection_test(
 
 
 def _run_quirk(
+    verdict: str,
     idp_quirk: tuple[Profile, Quirk],
     simulator: Callable[[Profile], Simulator],
     run_prefix: str,
@@ -197,7 +198,8 @@ def _run_quirk(
     ):
         record_property(name, value)
     sim = simulator(profile)
-    return quirk, sim.run_quirk(quirk, f"{run_prefix}{profile.name}-q-")
+    # The two verdicts of one quirk may run at once (xdist): their names must differ.
+    return quirk, sim.run_quirk(quirk, f"{run_prefix}{profile.name}-{verdict}-")
 
 
 def _describe(profile: Profile, quirk: Quirk) -> str:
@@ -212,7 +214,7 @@ def test_quirk_works_with_idp(
     record_property: RecordProperty,
 ) -> None:
     """RFC 7644 3.5.2: an IdP quirk sent as the IdP sends it gets the answer and effect it needs."""
-    quirk, result = _run_quirk(idp_quirk, simulator, run_prefix, record_property)
+    quirk, result = _run_quirk("idp", idp_quirk, simulator, run_prefix, record_property)
     what = _describe(idp_quirk[0], quirk)
     if result.answer is not None:
         message, expected, actual = result.answer
@@ -242,7 +244,7 @@ def test_quirk_rfc_strict(
 ) -> None:
     """RFC 7644 3.12: an IdP quirk gets an answer the RFC allows: the RFC's effect where the
     RFC defines the request, else that effect or a SCIM Error 400; never a silent no-op."""
-    quirk, result = _run_quirk(idp_quirk, simulator, run_prefix, record_property)
+    quirk, result = _run_quirk("rfc", idp_quirk, simulator, run_prefix, record_property)
     what = _describe(idp_quirk[0], quirk)
     success = (201,) if quirk.request.method == "POST" else (200, 204)
     applied = result.status in success and (result.effect_ok or result.rfc_effect_ok)

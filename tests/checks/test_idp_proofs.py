@@ -92,6 +92,8 @@ PROOFS = [
     strict("okta", "group-rename-carries-id", d.ID_IN_VALUE_IGNORED),
     works("okta", "remove-and-add-members-in-one-patch", d.ONLY_FIRST_OP),
     strict("okta", "remove-and-add-members-in-one-patch", d.ONLY_FIRST_OP),
+    works("okta", "member-objects-without-type", d.UNTYPED_MEMBERS_REFUSED),
+    strict("okta", "member-objects-without-type", d.UNTYPED_MEMBERS_REFUSED),
     works("okta", "create-sends-password-and-groups", d.GROUPS_IN_CREATE_REFUSED),
     strict("okta", "create-sends-password-and-groups", d.GROUPS_IN_CREATE_REFUSED),
     works("okta", "put-echoes-read-only-attributes", d.META_IN_PUT_REFUSED),

@@ -43,6 +43,7 @@ __all__ = [
     "STRING_BOOLEANS_REFUSED",
     "MissAs404",
     "ParamProof",
+    "RefuseUntypedMembers",
 ]
 
 USER = "/Users/.+"
@@ -145,6 +146,32 @@ def _legacy_core_drops_name(body: Any) -> Any:
     return body
 
 
+@dataclass(frozen=True)
+class RefuseUntypedMembers(Defect):
+    """A server that needs each member's type (User or Group) and refuses members without."""
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        try:
+            body = json.loads(exchange.body)
+        except ValueError:
+            return
+        ops = body.get("Operations") if isinstance(body, dict) else None
+        exchange.notes["untyped"] = any(
+            isinstance(op, dict)
+            and str(op.get("path", "")).lower() == "members"
+            and isinstance(op.get("value"), list)
+            and any(isinstance(m, dict) and "type" not in m for m in op["value"])
+            for op in ops or []
+        )
+
+    def forward(self, exchange: Exchange) -> bool:
+        return not exchange.notes.get("untyped")
+
+    def rewrite_response(self, exchange: Exchange) -> None:
+        if exchange.notes.get("untyped"):
+            _error(exchange, 400, "members need a type")
+
+
 # -- lifecycle defects ------------------------------------------------------------------------
 
 MISS_AS_404 = MissAs404("GET", "/Users", query="filter")
@@ -213,6 +240,7 @@ DOTTED_KEYS_REFUSED = OnBody(
 EXCLUDED_MEMBERS_SENT = EditJson(
     "GET", GROUP, query="excludedAttributes", name="members sent anyway", edit=_members_back
 )
+UNTYPED_MEMBERS_REFUSED = RefuseUntypedMembers("PATCH", GROUP)
 ONLY_FIRST_OP = EditRequest("PATCH", GROUP, name="first operation only", edit=keep_first_op)
 GROUPS_IN_CREATE_REFUSED = OnBody(
     "POST", "/Users", pattern=r'"groups"\s*:\s*\[\]', inner=Refuse(scim_type="mutability")

@@ -268,6 +268,12 @@ QUIRK_PAIRS = [
         "okta-patch-group-membership-remove-and-add",
         "equal",
     ),
+    (
+        "okta",
+        "member-objects-without-type",
+        "okta-patch-group-membership-remove-and-add",
+        "ours-in-documented",
+    ),
     ("okta", "create-sends-password-and-groups", "okta-post-user", "equal"),
     (
         "okta",
