@@ -130,6 +130,13 @@ def test_sort_order_is_compared_only_where_sort_by_fixes_it() -> None:
     assert compare_exchanges(_exchange(plain, page), _exchange(plain, flipped)) == []
 
 
+def test_a_bodiless_answer_with_another_status_is_one_disagreement() -> None:
+    """PATCH 200 with the resource against 204: the status says it all."""
+    ok = _exchange("http://h/scim/v2/Users/1", {"id": "1", "userName": "a"})
+    empty = Exchange("PATCH", "http://h/scim/v2/Users/1", (), "", 204, (), "", 0.01)
+    assert compare_exchanges(ok, empty) == [("status", 200, 204)]
+
+
 def test_other_tenant_data_in_a_listing_is_not_a_disagreement() -> None:
     """Only the run's own entries count; an unfiltered page is judged by its own count."""
     mine = {"userName": "run-1-ada@example.com", "title": "x"}
