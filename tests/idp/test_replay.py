@@ -14,7 +14,7 @@ import pytest
 
 from harness.client import ScimClient
 from harness.exchange import Masker
-from harness.idp import replay
+from harness.idp import cli, replay
 from harness.idp.replay import IdMap, Replayer, diff_json
 from harness.idp.traffic import TrafficError, dump_line, load_traffic, parse_line
 from harness.plugin import SUITE_DIR
@@ -236,3 +236,15 @@ def test_traffic_lines_round_trip_and_bad_lines_name_file_and_line(tmp_path: Pat
     bad.write_text(elsewhere + "\n")
     with pytest.raises(TrafficError, match="relative to the base URL"):
         load_traffic(bad)
+
+
+def test_scim_idp_replay_prints_json_on_stdout(
+    recording: Path, reference: Reference, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scim-idp replay FILE --json -`: the console script dispatches here; JSON only."""
+    code = cli.main(["replay", str(recording), "--url", reference.url, "--token", TOKEN,
+                     "--json", "-"])  # fmt: skip
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["ok"] == 6
+    assert [s["outcome"] for s in data["steps"]] == ["ok"] * 6
