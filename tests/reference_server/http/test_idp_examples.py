@@ -712,7 +712,7 @@ def okta_group_create(client: TestClient, example: dict[str, Any]) -> None:
 )
 def group_rename(client: TestClient, example: dict[str, Any]) -> None:
     """Renames, including Okta's path-less one repeating the group's own (read-only) id;
-    the membership is untouched."""
+    the membership is untouched. A different id in Okta's shape is 400 mutability."""
     (uid,) = users(client, "m@example.com")
     gid = group_with(client, "Old name", uid)
     patched(send(client, example, gid, {"abf4dd94-a4c0-4f67-89c9-76b03340cb9b": gid}))
@@ -722,6 +722,10 @@ def group_rename(client: TestClient, example: dict[str, Any]) -> None:
     assert got["displayName"] == value
     assert got["id"] == gid
     assert {m["value"] for m in got["members"]} == {uid}
+    if "abf4dd94-a4c0-4f67-89c9-76b03340cb9b" in json.dumps(example["body"]):
+        # another id in the value would modify a readOnly attribute (RFC 7644 3.5.2)
+        assert_error(send(client, example, gid), 400, "mutability")
+        assert read(client, "Groups", gid) == got
 
 
 @check("validator-patch-group-pathless-externalid")
