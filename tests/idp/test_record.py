@@ -261,3 +261,28 @@ def test_masked_headers_and_relative_paths() -> None:
     basic = record.request_secrets([("authorization", "Basic dXNlcjpwYXNzd29yZA==")])
     assert "password" in basic
     assert json.dumps(basic)
+
+
+async def _big(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An upstream answering 5000 bytes in two chunks."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"application/scim+json"), (b"content-length", b"5000")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"a" * 2500, "more_body": True})
+    await send({"type": "http.response.body", "body": b"b" * 2500})
+
+
+def test_a_large_answer_reaches_the_idp_whole_and_the_file_bounded(tmp_path: Path) -> None:
+    """The IdP gets every byte; the file keeps the first max_body bytes and says so."""
+    out = tmp_path / "t.jsonl"
+    with (
+        serve(_big, path="/scim/v2") as upstream,
+        out.open("a") as handle,
+        serve(RecordingProxy(upstream, handle, max_body=1000)) as url,
+    ):
+        answer = httpx.get(url + "/Users")
+    assert answer.content == b"a" * 2500 + b"b" * 2500
+    (line,) = load_traffic(out)
+    assert line.response.text == "a" * 1000
+    assert line.error == "response body of 5000 bytes; the file keeps the first 1000"
