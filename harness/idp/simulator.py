@@ -188,9 +188,10 @@ class Simulator:
     def import_groups(self) -> list[dict[str, Any]]:
         return list(self._run("import_groups", {}).get("resources", []))
 
-    def probe(self) -> None:
-        """The IdP's connection test."""
-        self._run("probe", {"user": _absent_user()})
+    def probe(self, prefix: str = "scimtest-probe-") -> None:
+        """The IdP's connection test; a user it names (absent, or a test user JumpCloud
+        creates and deletes) carries `prefix`."""
+        self._run("probe", {"user": person(f"{prefix}probe-", 0)})
 
     # -- quirks ---------------------------------------------------------------------------
 
@@ -344,7 +345,7 @@ class Simulator:
             ok, body = response.parsed()
             if response.status != 200 or not ok or not isinstance(body, dict):
                 break
-            resources = [r for r in body.get("Resources") or [] if isinstance(r, dict)]
+            resources = [r for r in _resources(body) if isinstance(r, dict)]
             found.extend(resources)
             total = body.get("totalResults")
             if (
@@ -422,7 +423,11 @@ class Simulator:
             self.fail(f"{why}: GET {endpoint}/{rid} answered {response.status}",
                        expected="200", actual=str(response.status), response=response)  # fmt: skip
             return None
-        state = response.json_object()
+        ok, state = response.parsed()
+        if not ok or not isinstance(state, dict):
+            why = f"{why}: GET {endpoint}/{rid} answered no JSON object"
+            self.fail(why, expected="the resource", actual=response.text[:200], response=response)
+            return None
         problems = compare_state(expected, state)
         if problems:
             self.fail(f"{why}: {'; '.join(problems)}", expected=dict(expected),
@@ -475,12 +480,18 @@ def answer_problem(template: RequestTemplate, response: Response) -> tuple[str, 
     return None
 
 
+def _resources(body: Any) -> list[Any]:
+    """The Resources of a ListResponse, [] for anything else (a hostile answer)."""
+    found = body.get("Resources") if isinstance(body, dict) else None
+    return found if isinstance(found, list) else []
+
+
 def _first_id(ctx: Mapping[str, Any]) -> str | None:
     response = ctx.get("response")
     if response is None or response.status != 200:
         return None
     body = ctx.get("last_response") or {}
-    resources = body.get("Resources") or [] if isinstance(body, dict) else []
+    resources = _resources(body)
     for resource in resources:
         if isinstance(resource, dict) and isinstance(resource.get("id"), str):
             return str(resource["id"])
@@ -501,10 +512,6 @@ def _list_problem(body: Mapping[str, Any]) -> str | None:
     if total and not isinstance(resources, list):
         return "Resources is missing although totalResults is not 0"
     return None
-
-
-def _absent_user() -> DirectoryUser:
-    return person("scimtest-absent-00000000-", 0)
 
 
 def person(tag: str, n: int) -> DirectoryUser:
@@ -659,7 +666,7 @@ def _expect_one(sim: Simulator, user: DirectoryUser, rid: str) -> None:
     """Exactly one user carries the userName (the IdP linked, it did not duplicate)."""
     response = sim.client.get("/Users", params={"filter": f'userName eq "{user.user_name}"'})
     ok, body = response.parsed()
-    found = body.get("Resources") or [] if ok and isinstance(body, dict) else []
+    found = _resources(body) if ok else []
     ids = [r.get("id") for r in found if isinstance(r, dict)]
     if ids != [rid]:
         why = f"{sim.profile.title}: exactly one user with userName {user.user_name} expected"

@@ -172,11 +172,11 @@ def test_idp_link_existing(
 
 @clause("rfc7644-3.4.2-must-6", "rfc7644-3.4.2-must-1")
 def test_idp_connection_test(
-    idp_profile: Profile, simulator: Any, record_property: RecordProperty
+    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
 ) -> None:
     """RFC 7644 3.4.2: the IdP's connection test (its probe requests) gets the answers it needs."""
     record_property("idp_profile", idp_profile.name)
-    simulator(idp_profile).probe()
+    simulator(idp_profile).probe(f"{run_prefix}{idp_profile.name}-")
 
 
 # -- quirks --------------------------------------------------------------------------------

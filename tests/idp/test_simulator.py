@@ -469,3 +469,31 @@ def test_every_quirk_works_on_the_reference_server(
 def test_people_are_deterministic_and_prefixed() -> None:
     assert person("run-", 1) == person("run-", 1)
     assert person("run-", 1).user_name.startswith("run-1.")
+
+
+def test_hostile_answers_are_failures_not_crashes() -> None:
+    """A non-JSON read-back or a non-list Resources is recorded, never a TypeError."""
+    odd = {"schemas": [LIST], "totalResults": 0, "Resources": 5}
+    sim, _ = simulator("generic", lambda r: answer(200, odd), strict=False)
+    assert sim.lookup_user(ADA) is None
+    assert sim.import_users() == []
+    html = httpx.Response(200, content=b"<html>ok</html>", headers={"content-type": "text/html"})
+    sim, _ = simulator("generic", lambda r: html, strict=False)
+    assert sim.verify("/Users", "u1", {"active": True}, "read-back") is None
+    assert "no JSON object" in sim.failures[-1].message
+
+
+def test_probe_names_carry_the_prefix() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return _created(request) if request.method == "POST" else answer(204)
+
+    sim, script = simulator("jumpcloud", respond)
+    sim.probe("run-42-")
+    assert script.lines == [
+        "POST /scim/v2/Users",
+        "DELETE /scim/v2/Users/new-id",
+        "POST /scim/v2/Groups",
+        "DELETE /scim/v2/Groups/new-id",
+    ]
+    assert script.body(0)["userName"].startswith("run-42-probe-")
+    assert script.body(2)["displayName"].startswith("run-42-probe-")
