@@ -3,7 +3,9 @@
 Each check replays its exchange (ids learned from earlier answers rewritten) and fails when
 the answer differs from the recorded one in status, schema or content; a step that needs an
 id its producing step failed to give is blocked. Without --scim-replay nothing is collected.
-The steps share one replay (learned ids): with `-n`, run with `--dist loadgroup`.
+The steps share one replay (learned ids), so they must run in one process: they carry
+`xdist_group("scim-replay")` for `-n ... --dist loadgroup`, which pytest-xdist 3.8 does not
+honour under pytest 9.2 (it renames `item._nodeid`): run replays without `-n` there.
 """
 
 from __future__ import annotations
