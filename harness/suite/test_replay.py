@@ -3,9 +3,8 @@
 Each check replays its exchange (ids learned from earlier answers rewritten) and fails when
 the answer differs from the recorded one in status, schema or content; a step that needs an
 id its producing step failed to give is blocked. Without --scim-replay nothing is collected.
-The steps share one replay (learned ids), so they must run in one process: they carry
-`xdist_group("scim-replay")` for `-n ... --dist loadgroup`, which pytest-xdist 3.8 does not
-honour under pytest 9.2 (it renames `item._nodeid`): run replays without `-n` there.
+The steps share one replay (learned ids), so they run in one process: under xdist workers
+they error at once, sending nothing (xdist's loadgroup is ignored under pytest 9.2).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from harness.run import RunState
 from harness.settings import SETTINGS_KEY
 from harness.verdicts import (
     Blocked,
+    HarnessError,
     Keyword,
     SchemaViolation,
     ScimViolation,
@@ -66,19 +66,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     lines = _traffic(path)
     ids = [f"{line.seq}-{line.request.method}-{line.request.path}"[:100] for line in lines]
-    # Under xdist (`--dist loadgroup`) every step runs on one worker, in order.
-    marks = [pytest.mark.xdist_group("scim-replay")] if _has_xdist(metafunc.config) else []
-    params = [pytest.param(line, id=i, marks=marks) for line, i in zip(lines, ids, strict=True)]
-    metafunc.parametrize("recorded", params)
-
-
-def _has_xdist(config: pytest.Config) -> bool:
-    return config.pluginmanager.hasplugin("xdist")
+    metafunc.parametrize("recorded", lines, ids=ids)
 
 
 @pytest.fixture(scope="session")
-def replayer(scim_base: ScimClient, scim_state: RunState) -> Replayer:
+def replayer(scim_base: ScimClient, scim_state: RunState, pytestconfig: pytest.Config) -> Replayer:
     """The replay of the whole file, shared by its checks (steps run once, in order)."""
+    if hasattr(pytestconfig, "workerinput"):
+        raise HarnessError(
+            "--scim-replay runs its steps in one process (they share the ids learned on the "
+            "way): run it without -n"
+        )
     path = scim_state.settings.replay
     assert path is not None
     return Replayer(scim_base, _traffic(path))
