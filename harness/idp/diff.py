@@ -301,6 +301,34 @@ def _groups_first(item: tuple[str, str]) -> tuple[bool, str]:
     return ("group" not in item[0].lower(), item[1])
 
 
+LIST_ORDER = "list-order"
+"""A scenario of diff's own: the RFC fixes a sorted page's order and paging fields, and no
+IdP profile sends sortBy, so this one lists the run's users sorted and paged."""
+USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def list_order(client: ScimClient, tag: str, created: Callable[[str, str], None]) -> None:
+    """Three users, then sorted listings: descending, one page further, and /.search."""
+    for n in (2, 3, 1):
+        user_name = f"{tag}{n}@example.com"
+        body = {"schemas": [USER_URN], "userName": user_name,
+                "name": {"givenName": f"Given{n}", "familyName": f"Family{n}"}}  # fmt: skip
+        response = client.post("/Users", json=body)
+        ok, answer = response.parsed()
+        if response.status != 201 or not ok or not isinstance(answer, dict):
+            raise Blocked(f"POST /Users for {user_name} answered {response.status}")
+        created("/Users", str(answer.get("id")))
+    where = f'userName sw "{tag}"'
+    client.get("/Users", params={"filter": where, "sortBy": "userName", "sortOrder": "descending"})
+    client.get(
+        "/Users", params={"filter": where, "sortBy": "userName", "startIndex": 2, "count": 1}
+    )
+    search = {"schemas": [SEARCH_URN], "filter": where, "sortBy": "name.givenName",
+              "startIndex": 1, "count": 2}  # fmt: skip
+    client.post("/Users/.search", json=search)
+
+
 def run_side(
     client: ScimClient, profile: Any, scenario: str, prefix: str, *, sleep: Callable[[float], None]
 ) -> Side:
@@ -315,7 +343,10 @@ def run_side(
     )
     side = Side(base_path=httpx.URL(client.base_url).path.rstrip("/"), prefix=prefix)
     try:
-        run_scenario(sim, scenario, prefix)
+        if scenario == LIST_ORDER:
+            list_order(bound, f"{prefix}{LIST_ORDER}-", lambda e, i: created.append((e, i)))
+        else:
+            run_scenario(sim, scenario, prefix)
     except Unsupported as exc:
         side.outcome, side.reason = "not sent", str(exc.reason)
     except Blocked as exc:
@@ -376,7 +407,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="NAME",
-        help="scenario to run (repeatable; default: all)",
+        help=f"scenario to run (repeatable; default: all the simulator's and {LIST_ORDER!r})",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
     parser.add_argument(
@@ -445,10 +476,11 @@ def run(args: argparse.Namespace) -> int:
     if args.a.rstrip("/") == args.b.rstrip("/") and token_a == token_b:
         print("error: --a and --b are the same endpoint and tenant", file=sys.stderr)
         return 2
-    scenarios = args.scenario or list(SCENARIOS)
-    unknown = [s for s in scenarios if s not in SCENARIOS]
+    known = (*SCENARIOS, LIST_ORDER)
+    scenarios = args.scenario or list(known)
+    unknown = [s for s in scenarios if s not in known]
     if unknown:
-        print(f"error: unknown scenario {unknown}; known: {', '.join(SCENARIOS)}", file=sys.stderr)
+        print(f"error: unknown scenario {unknown}; known: {', '.join(known)}", file=sys.stderr)
         return 2
     try:
         profile = load_profile(args.profile)

@@ -60,7 +60,7 @@ def test_two_reference_servers_agree_on_every_scenario(
     code, report = _diff(*servers, tmp_path / "diff.json")
     assert code == 0, report["disagreements"]
     assert report["disagreements"] == []
-    assert len(report["scenarios"]) == 10
+    assert len(report["scenarios"]) == 11  # the simulator's ten and diff's list-order
     assert all(s["a"] == s["b"] for s in report["scenarios"].values())
     assert report["scenarios"]["assign"]["exchanges"][0] > 0
     out = capsys.readouterr().out
@@ -111,6 +111,20 @@ def test_paging_fields_the_rfc_fixes_are_compared(
     assert paging
     assert paging[0]["a"] == "startIndex=1"
     assert paging[0]["b"] == "startIndex=0"
+
+
+def test_a_sorted_page_in_another_order_is_reported(
+    servers: tuple[Reference, Reference], tmp_path: Path
+) -> None:
+    """B ignores sortBy (reverses the page): an ordering disagreement on the sorted listing."""
+    reverse = EditJson("GET", "/Users", query="sortBy", name="reversed page",
+                       edit=lambda b: {**b, "Resources": b.get("Resources", [])[::-1]})  # fmt: skip
+    code, report = _with_defect(servers, reverse, tmp_path / "o.json", "list-order")
+    assert code == 1
+    (order,) = [d for d in report["disagreements"] if d["kind"] == "ordering"]
+    assert "sortBy=userName" in order["step"]
+    assert order["a"].startswith("sortBy=userName: ")
+    assert order["b"][0].endswith("1@example.com")
 
 
 def _exchange(url: str, body: Any, status: int = 200) -> Exchange:
