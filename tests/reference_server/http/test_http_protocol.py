@@ -183,3 +183,10 @@ def test_unexpected_error_is_a_scim_500_without_internals(
     assert "Traceback" not in response.text
     assert "logged" in body["detail"]
     assert "internal-secret-detail" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/Users/", "/ServiceProviderConfig/", "/Schemas/"])
+def test_a_trailing_slash_is_served_not_redirected(client: TestClient, path: str) -> None:
+    """IdPs (and the harness) do not follow redirects: `/Users/?filter=...` is answered."""
+    response = client.get(path)
+    assert response.status_code == 200, response.text
