@@ -25,6 +25,7 @@ from harness.verdicts import Blocked, ScimViolation, Unsupported
 __all__ = [
     "LIST_URN",
     "SCENARIOS",
+    "SCENARIO_OPERATIONS",
     "IdpFailure",
     "NotSent",
     "QuirkResult",
@@ -50,6 +51,22 @@ SCENARIOS: tuple[str, ...] = (
     "import",
     "link-existing",
 )
+
+_USER_LIFE = ("lookup_user", "create_user")
+SCENARIO_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "assign": _USER_LIFE,
+    "update": (*_USER_LIFE, "update_user"),
+    "rename-and-email": (*_USER_LIFE, "update_user"),
+    "deactivate": (*_USER_LIFE, "deactivate_user"),
+    "reactivate": (*_USER_LIFE, "deactivate_user", "reactivate_user"),
+    "unassign": (*_USER_LIFE, "unassign_user"),
+    "reassign-after-delete": (*_USER_LIFE, "delete_user", "unassign_user", "reactivate_user"),
+    "group-push": (*_USER_LIFE, "lookup_group", "create_group", "add_members",
+                   "remove_members", "rename_group", "delete_group"),
+    "import": ("import_users", "import_groups"),
+    "link-existing": (*_USER_LIFE, "update_user"),
+}  # fmt: skip
+"""The profile operations each scenario may send (to tell what a server must support)."""
 
 
 class IdpFailure(ScimViolation):

@@ -11,6 +11,7 @@ Select with `-m <profile>` or `--scim-profile`; every item carries the profile's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -18,11 +19,18 @@ import pytest
 
 from harness.checks import clause
 from harness.client import ScimClient
-from harness.idp.profiles import Profile, Quirk, load_profile, profile_names
-from harness.idp.simulator import IdpFailure, QuirkResult, Simulator, run_scenario
+from harness.discovery import Capabilities
+from harness.idp.profiles import Profile, Quirk, RequestTemplate, load_profile, profile_names
+from harness.idp.simulator import (
+    SCENARIO_OPERATIONS,
+    IdpFailure,
+    QuirkResult,
+    Simulator,
+    run_scenario,
+)
 from harness.settings import SETTINGS_KEY
 from harness.suite.conftest import CreatedResources
-from harness.verdicts import StateNotApplied, StatusMismatch
+from harness.verdicts import StateNotApplied, StatusMismatch, Unsupported
 
 RecordProperty = Callable[[str, object], None]
 
@@ -74,16 +82,42 @@ def simulator(scim: ScimClient, created: CreatedResources) -> Callable[[Profile]
     return make
 
 
+def _require_for(
+    capabilities: Capabilities, profile: Profile, templates: list[RequestTemplate], what: str
+) -> None:
+    """Unsupported when the server declares it lacks what these requests need (PATCH, filter,
+    Groups): the IdP cannot work with it, and the report says why instead of failing."""
+    patches = any(t.method == "PATCH" for t in templates)
+    filters = any("filter" in t.params or "filter=" in (t.query or "") for t in templates)
+    groups = any(t.path.startswith("/Groups") for t in templates)
+    missing = [
+        label
+        for label, needed, declared in (
+            ("PATCH support", patches, capabilities.patch),
+            ("filter support", filters, capabilities.filter),
+            ("Group resource type", groups, capabilities.resource_type("Group") is not None),
+        )
+        if needed and not declared
+    ]
+    if missing:
+        raise Unsupported(
+            f"the server declares no {', no '.join(missing)}; {profile.title} needs it {what}"
+        )
+
+
 def _scenario(
     name: str,
     profile: Profile,
     simulator: Callable[[Profile], Simulator],
     run_prefix: str,
     record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     __tracebackhide__ = True
     record_property("idp_profile", profile.name)
     record_property("idp_scenario", name)
+    templates = [t for op in SCENARIO_OPERATIONS[name] for t in profile.operations.get(op, ())]
+    _require_for(capabilities, profile, templates, f"in the {name} scenario")
     run_scenario(simulator(profile), name, f"{run_prefix}{profile.name}-")
 
 
@@ -92,90 +126,138 @@ def _scenario(
 
 @clause("rfc7644-3.3-must-3", "rfc7644-3.4.2-must-6")
 def test_idp_assign(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.3: assigning a user: the lookup misses, the create answers 201 with an id."""
-    _scenario("assign", idp_profile, simulator, run_prefix, record_property)
+    _scenario("assign", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.5.1-must-2", "rfc7644-3.5.2-must-14")
 def test_idp_update(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5: the IdP's attribute update (its PUT or PATCH dialect) is applied."""
-    _scenario("update", idp_profile, simulator, run_prefix, record_property)
+    _scenario("update", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.5.1-must-2", "rfc7644-3.5.2-must-14", "rfc7644-3.4.2.2-must-1")
 def test_idp_rename_and_email(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5: a changed userName and e-mail are applied and the lookup finds the new one."""
-    _scenario("rename-and-email", idp_profile, simulator, run_prefix, record_property)
+    _scenario("rename-and-email", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.5.2-must-14", "rfc7644-3.4.2.2-must-1")
 def test_idp_deactivate(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5.2: the IdP's deactivation sets active false; the user stays readable."""
-    _scenario("deactivate", idp_profile, simulator, run_prefix, record_property)
+    _scenario("deactivate", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.5.2-must-14")
 def test_idp_reactivate(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5.2: the IdP's reactivation sets active true again."""
-    _scenario("reactivate", idp_profile, simulator, run_prefix, record_property)
+    _scenario("reactivate", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.6-must-3", "rfc7644-3.5.2-must-14")
 def test_idp_unassign(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.6: unassigning deactivates or deletes, as the IdP does; the result shows."""
-    _scenario("unassign", idp_profile, simulator, run_prefix, record_property)
+    _scenario("unassign", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.6-should-2", "rfc7644-3.3-must-3", keyword="MUST")
 def test_idp_reassign_after_delete(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.6: after the IdP's deprovisioning, assigning again yields one active user."""
-    _scenario("reassign-after-delete", idp_profile, simulator, run_prefix, record_property)
+    _scenario(
+        "reassign-after-delete", idp_profile, simulator, run_prefix, record_property, capabilities
+    )
 
 
 @clause("rfc7644-3.5.2.1-must-1", "rfc7644-3.5.2.2-must-1", "rfc7644-3.5.2-must-14")
 def test_idp_group_push(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5.2: group push (create, add, remove, rename, delete) in the IdP's dialect."""
-    _scenario("group-push", idp_profile, simulator, run_prefix, record_property)
+    _scenario("group-push", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.4.2-must-1", "rfc7644-3.4.2.4-must-4")
 def test_idp_import(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.4.2.4: the IdP's paged import lists every existing user and group once."""
-    _scenario("import", idp_profile, simulator, run_prefix, record_property)
+    _scenario("import", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.3-must-5")
 def test_idp_link_existing(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.4.2.2: the lookup finds a user the app already has; linked, not duplicated."""
-    _scenario("link-existing", idp_profile, simulator, run_prefix, record_property)
+    _scenario("link-existing", idp_profile, simulator, run_prefix, record_property, capabilities)
 
 
 @clause("rfc7644-3.4.2-must-6", "rfc7644-3.4.2-must-1")
 def test_idp_connection_test(
-    idp_profile: Profile, simulator: Any, run_prefix: str, record_property: RecordProperty
+    idp_profile: Profile,
+    simulator: Any,
+    run_prefix: str,
+    record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.4.2: the IdP's connection test (its probe requests) gets the answers it needs."""
     record_property("idp_profile", idp_profile.name)
+    probe = list(idp_profile.operations.get("probe", ()))
+    _require_for(capabilities, idp_profile, probe, "in its connection test")
     simulator(idp_profile).probe(f"{run_prefix}{idp_profile.name}-")
 
 
@@ -188,8 +270,13 @@ def _run_quirk(
     simulator: Callable[[Profile], Simulator],
     run_prefix: str,
     record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> tuple[Quirk, QuirkResult]:
     profile, quirk = idp_quirk
+    templates = [quirk.request]
+    if quirk.setup == "group_with_members":
+        templates.append(replace(quirk.request, path="/Groups", method="POST", params={}))
+    _require_for(capabilities, profile, templates, f"for quirk {quirk.id}")
     for name, value in (
         ("idp_profile", profile.name),
         ("idp_quirk", quirk.id),
@@ -212,9 +299,12 @@ def test_quirk_works_with_idp(
     simulator: Any,
     run_prefix: str,
     record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.5.2: an IdP quirk sent as the IdP sends it gets the answer and effect it needs."""
-    quirk, result = _run_quirk("idp", idp_quirk, simulator, run_prefix, record_property)
+    quirk, result = _run_quirk(
+        "idp", idp_quirk, simulator, run_prefix, record_property, capabilities
+    )
     what = _describe(idp_quirk[0], quirk)
     if result.answer is not None:
         message, expected, actual = result.answer
@@ -241,10 +331,13 @@ def test_quirk_rfc_strict(
     simulator: Any,
     run_prefix: str,
     record_property: RecordProperty,
+    capabilities: Capabilities,
 ) -> None:
     """RFC 7644 3.12: an IdP quirk gets an answer the RFC allows: the RFC's effect where the
     RFC defines the request, else that effect or a SCIM Error 400; never a silent no-op."""
-    quirk, result = _run_quirk("rfc", idp_quirk, simulator, run_prefix, record_property)
+    quirk, result = _run_quirk(
+        "rfc", idp_quirk, simulator, run_prefix, record_property, capabilities
+    )
     what = _describe(idp_quirk[0], quirk)
     success = (201,) if quirk.request.method == "POST" else (200, 204)
     applied = result.status in success and (result.effect_ok or result.rfc_effect_ok)

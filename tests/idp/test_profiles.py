@@ -195,3 +195,18 @@ def test_duplicate_quirk_ids_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(data), "utf-8")
     with pytest.raises(ProfileError, match="duplicate quirk ids"):
         load_profile(path)
+
+
+def test_a_server_without_patch_skips_the_checks_that_need_it() -> None:
+    """A declared lack (RFC 7644 5: patch.supported false) skips with the reason."""
+    from harness.discovery import Capabilities
+    from harness.suite.test_idp import _require_for
+    from harness.verdicts import Unsupported
+
+    entra = load_profile("entra")
+    plain = Capabilities({"patch": {"supported": False}, "filter": {"supported": True}}, (), ())
+    with pytest.raises(
+        Unsupported, match="declares no PATCH support, no Group resource type; Microsoft"
+    ):
+        _require_for(plain, entra, list(entra.operations["add_members"]), "to push groups")
+    _require_for(plain, entra, list(entra.operations["lookup_user"]), "to look users up")
