@@ -210,3 +210,18 @@ def test_a_server_without_patch_skips_the_checks_that_need_it() -> None:
     ):
         _require_for(plain, entra, list(entra.operations["add_members"]), "to push groups")
     _require_for(plain, entra, list(entra.operations["lookup_user"]), "to look users up")
+
+
+def test_the_plugin_registers_one_marker_per_profile() -> None:
+    """`-m entra` works under --strict-markers: each profile file is a marker."""
+    from harness.plugin import _add_profile_markers
+
+    lines: list[str] = []
+
+    class Config:
+        def addinivalue_line(self, name: str, line: str) -> None:
+            assert name == "markers"
+            lines.append(line)
+
+    _add_profile_markers(Config())  # type: ignore[arg-type]
+    assert sorted(line.split(":")[0] for line in lines) == sorted(NAMES)
