@@ -120,7 +120,7 @@ class RetryPolicy:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Quirk:
     """One IdP habit sent on its own: the request, its effect, and what the RFC says of it."""
 
@@ -136,8 +136,11 @@ class Quirk:
     source: str
     why: str
 
+    def __repr__(self) -> str:
+        return f"<Quirk {self.id} ({self.rfc}; {self.source})>"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Profile:
     """One IdP: headers, retry policy, operations as request templates, quirks."""
 
@@ -152,6 +155,11 @@ class Profile:
     quirks: tuple[Quirk, ...]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     path: Path | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Profile {self.name}: {len(self.operations)} operations, {len(self.quirks)} quirks>"
+        )
 
     def has(self, operation: str) -> bool:
         return bool(self.operations.get(operation))
