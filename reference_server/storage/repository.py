@@ -303,12 +303,23 @@ class Repository:
         changed = [k for k in old.keys() | data.keys() if old.get(k) != data.get(k)]
         if not changed:
             return
-        before = index_rows(reg, resource_type, {k: old[k] for k in changed if k in old})
-        paths = sorted({row["path"] for row in before})
-        for chunk in _chunks(paths):
+        before: dict[str, list[IndexRow]] = {}
+        for row in _index_tuples(
+            index_rows(reg, resource_type, {k: old[k] for k in changed if k in old})
+        ):
+            before.setdefault(row[0], []).append(row)
+        after: dict[str, list[IndexRow]] = {}
+        for row in _index_tuples(
+            index_rows(reg, resource_type, {k: data[k] for k in changed if k in data})
+        ):
+            after.setdefault(row[0], []).append(row)
+        # Within a changed attribute only the paths whose rows differ: `name.givenName`
+        # rewrites one row, not every sub-attribute of `name`.
+        stale = sorted(p for p, rows in before.items() if after.get(p) != rows)
+        for chunk in _chunks(stale):
             tx.run(_INDEX_DELETE_PATHS.format(_marks(len(chunk))), (tenant, rid, *chunk))
-        after = index_rows(reg, resource_type, {k: data[k] for k in changed if k in data})
-        self._insert_index(tx, tenant, resource_type, rid, _index_tuples(after))
+        fresh = [row for p, rows in after.items() if before.get(p) != rows for row in rows]
+        self._insert_index(tx, tenant, resource_type, rid, fresh)
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
         return Uniqueness(
