@@ -50,6 +50,7 @@ PROOFS = [
     scenario("group_push", "okta", d.MEMBER_FILTER_REMOVE_IGNORED),
     scenario("import", "okta", d.COUNTERS_AS_STRINGS),
     scenario("import", "entra", d.COUNTERS_AS_STRINGS),
+    scenario("import", "entra", d.START_INDEX_IGNORED),
     scenario("link_existing", "okta", d.FILTER_FINDS_NOTHING),
     scenario("link_existing", "entra", d.FILTER_FINDS_NOTHING),
     scenario("connection_test", "entra", d.MISS_AS_404),

@@ -10,6 +10,7 @@ member filter ignored, a remove-with-value that empties the group, a lookup miss
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "MissAs404",
     "ParamProof",
     "RefuseUntypedMembers",
+    "StartIndexIgnored",
 ]
 
 USER = "/Users/.+"
@@ -172,6 +174,14 @@ class RefuseUntypedMembers(Defect):
             _error(exchange, 400, "members need a type")
 
 
+@dataclass(frozen=True)
+class StartIndexIgnored(Defect):
+    """Every page is the first page: the startIndex of the request is ignored."""
+
+    def rewrite_request(self, exchange: Exchange, token: str) -> None:
+        exchange.query = re.sub(r"(^|&)startIndex=\d+", r"\1startIndex=1", exchange.query)
+
+
 # -- lifecycle defects ------------------------------------------------------------------------
 
 MISS_AS_404 = MissAs404("GET", "/Users", query="filter")
@@ -205,6 +215,7 @@ MEMBER_FILTER_REMOVE_IGNORED = OnBody(
 COUNTERS_AS_STRINGS = EditJson(
     "GET", "/(Users|Groups)", name="counters as strings", edit=_counters_as_strings
 )
+START_INDEX_IGNORED = StartIndexIgnored("GET", "/(Users|Groups)")
 FILTER_FINDS_NOTHING = EditJson(
     "GET", "/Users", query="filter", name="filter finds nothing", edit=_nothing_found
 )

@@ -497,3 +497,13 @@ def test_probe_names_carry_the_prefix() -> None:
     ]
     assert script.body(0)["userName"].startswith("run-42-probe-")
     assert script.body(2)["displayName"].startswith("run-42-probe-")
+
+
+def test_a_page_must_echo_the_start_index_asked_for() -> None:
+    """Entra's validation checks the echoed startIndex (MS-LOGICAPP); a server ignoring it fails."""
+    users = [{"id": f"u{i}"} for i in range(1, 8)]
+    page = listing(*users[:5], total=7, start=1)
+    sim, script = simulator("entra", lambda r: answer(200, page), strict=False)
+    sim.import_users()
+    assert [r.url.params["startIndex"] for r in script.requests] == ["1", "6"]
+    assert "asked for startIndex 6 answers startIndex 1" in sim.failures[0].message
