@@ -48,6 +48,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from reference_server.scim.errors import (
     InvalidFilter,
     InvalidPath,
@@ -193,7 +195,8 @@ class _Engine:
         self.resource_type = resource_type
         self.definition = reg.resource_type(resource_type)
         self.current = current
-        self.doc: dict[str, Any] = _clone(current)
+        # The stored form is plain JSON: orjson copies it several times faster than Python.
+        self.doc: dict[str, Any] = orjson.loads(orjson.dumps(current))
         self.group = self.definition.schema == CORE_GROUP
         self.members = MemberChanges() if self.group else None
         self.where = ""
