@@ -32,6 +32,7 @@ PROOFS = [
     # scenarios
     scenario("assign", "entra", d.MISS_AS_404),
     scenario("assign", "okta", d.CREATE_ANSWERS_200),
+    scenario("assign", "generic", d.CREATE_ANSWERS_EMPTY),
     scenario("update", "entra", d.CASE_SENSITIVE_OPS),
     scenario("update", "okta", d.PUT_IGNORED),
     scenario("update", "onelogin", d.PUT_IGNORED),

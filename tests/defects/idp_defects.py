@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from defects.catalog import Defect, EditJson, Exchange, IgnoreWrite, RewriteStatus
+from defects.catalog import Defect, EditJson, Exchange, IgnoreWrite, ReplaceBody, RewriteStatus
 from defects.patch_defects import (
     EditRequest,
     OnBody,
@@ -32,6 +32,7 @@ __all__ = [
     "CASE_SENSITIVE_OPS",
     "COUNTERS_AS_STRINGS",
     "CREATE_ANSWERS_200",
+    "CREATE_ANSWERS_EMPTY",
     "DELETE_IGNORED",
     "EMAIL_CHANGES_IGNORED",
     "FILTER_FINDS_NOTHING",
@@ -185,6 +186,7 @@ class StartIndexIgnored(Defect):
 # -- lifecycle defects ------------------------------------------------------------------------
 
 MISS_AS_404 = MissAs404("GET", "/Users", query="filter")
+CREATE_ANSWERS_EMPTY = ReplaceBody("POST", "/Users", body=b"")
 CREATE_ANSWERS_200 = RewriteStatus("POST", "/Users", from_status=201, to_status=200)
 CASE_SENSITIVE_OPS = OnBody(
     "PATCH", ".+", pattern=OP + "[A-Z]", inner=Refuse(scim_type="invalidSyntax")

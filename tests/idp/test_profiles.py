@@ -225,3 +225,10 @@ def test_the_plugin_registers_one_marker_per_profile() -> None:
 
     _add_profile_markers(Config())  # type: ignore[arg-type]
     assert sorted(line.split(":")[0] for line in lines) == sorted(NAMES)
+
+
+def test_titles_and_descriptions_are_unique_across_profiles() -> None:
+    titles = [raw(name)["title"] for name in NAMES]
+    descriptions = [raw(name)["description"] for name in NAMES]
+    assert len(set(titles)) == len(titles)
+    assert len(set(descriptions)) == len(descriptions)
