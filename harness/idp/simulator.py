@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.client import Response, ScimClient
+from harness.exchange import Exchange
 from harness.idp._templates import MISSING, render
 from harness.idp.model import DirectoryGroup, DirectoryUser
 from harness.idp.profiles import Profile, Quirk, RequestTemplate
@@ -32,6 +33,8 @@ __all__ = [
     "Simulator",
     "answer_problem",
     "compare_state",
+    "extract",
+    "person",
     "run_scenario",
 ]
 
@@ -88,7 +91,7 @@ class QuirkResult:
     problems: list[str]
     rfc_effect_ok: bool
     answer: tuple[str, str, str] | None = None  # what the IdP would refuse in the answer
-    exchanges: list[Any] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
 
     @property
     def works_with_idp(self) -> bool:
