@@ -104,7 +104,6 @@ attr_index = Table(
     # so text order is time order.
     Column("v_time", String(40)),
     Index("ix_attr_lower", "tenant_id", "resource_type", "path", "v_lower"),
-    Index("ix_attr_text", "tenant_id", "resource_type", "path", "v_text"),
     Index("ix_attr_resource", "tenant_id", "resource_id"),
 )
 

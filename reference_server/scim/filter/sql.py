@@ -199,6 +199,11 @@ class _Builder:
             col = self._member_column(m, leaf)
             return self._in_membership(m, leaf, _op(col, op, value, leaf.case_exact))
         name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
+        if name == "v_text" and op == "eq" and isinstance(value, str):
+            # Seek with ix_attr_lower, compare exactly on v_text: one index serves both
+            # kinds of string, so each attr_index row costs one index entry fewer to write.
+            low = value.lower()
+            return self._rows(leaf, scope, lambda x: and_(x.c.v_lower == low, x.c.v_text == value))
         exact = leaf.case_exact or leaf.kind == "binary"
         return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
 
