@@ -2,7 +2,8 @@
 
 - A string that is exactly `{{expr}}` becomes the value itself (any JSON type); inside a
   longer string the value is interpolated. `expr` is a dotted name: `user.given_name`
-  (camelCase `user.givenName` is accepted), `members.0`, `last_response`, `id`, `item`.
+  (camelCase `user.givenName` is accepted), `members.0`, `last_response`, `id`, `item`,
+  optionally followed by `|upper` or `|lower`.
 - A value that resolves to nothing is left out, the way IdPs skip empty attributes; a JSON
   `null` written in the template itself is sent as `null`.
 - `{"$each": "members", "do": T}` renders T once per element (`item`, `index`), spliced
@@ -21,8 +22,9 @@ from typing import Any
 
 __all__ = ["MISSING", "TemplateError", "deep_merge", "render", "resolve"]
 
-_WHOLE = re.compile(r"^\{\{\s*([A-Za-z0-9_.$-]+)\s*\}\}$")
-_PART = re.compile(r"\{\{\s*([A-Za-z0-9_.$-]+)\s*\}\}")
+_WHOLE = re.compile(r"^\{\{\s*([A-Za-z0-9_.$|-]+)\s*\}\}$")
+_PART = re.compile(r"\{\{\s*([A-Za-z0-9_.$|-]+)\s*\}\}")
+_FILTERS = {"upper": str.upper, "lower": str.lower}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -56,10 +58,16 @@ def _step(value: Any, name: str) -> Any:
 
 
 def resolve(expr: str, context: Mapping[str, Any]) -> Any:
-    """The value `expr` names in `context`, or MISSING."""
+    """The value `expr` names in `context`, or MISSING; `|upper`, `|lower` change its case."""
+    name, *filters = expr.split("|")
     value: Any = context
-    for part in expr.split("."):
+    for part in name.split("."):
         value = _step(value, part)
+    for word in filters:
+        if word not in _FILTERS:
+            raise TemplateError(f"unknown filter {word!r} in {{{{{expr}}}}}")
+        if isinstance(value, str):
+            value = _FILTERS[word](value)
     return value
 
 

@@ -41,6 +41,7 @@ __all__ = [
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 SCENARIOS: tuple[str, ...] = (
     "assign",
@@ -265,14 +266,18 @@ class Simulator:
         elif quirk.setup == "user_and_manager":
             ctx["id"] = self.plain_user(user)
             ctx["other_id"] = self.plain_user(person(tag, 3))
+        elif quirk.setup == "user_with_manager":
+            ctx["other_id"] = self.plain_user(person(tag, 3))
+            ctx["id"] = self.plain_user(user, manager_id=ctx["other_id"])
         elif quirk.setup == "group_with_members":
             members = [self.plain_user(person(tag, n)) for n in (3, 4, 5, 6)]
             ctx["members"] = members
             ctx["id"] = self.plain_group(ctx["group"], members[:2])
         return ctx
 
-    def plain_user(self, user: DirectoryUser) -> str:
-        body = {
+    def plain_user(self, user: DirectoryUser, manager_id: str | None = None) -> str:
+        """Create the user with a plain RFC 7643 body (setup, not the IdP's traffic)."""
+        body: dict[str, Any] = {
             "schemas": [USER_URN],
             "userName": user.user_name,
             "externalId": user.external_id,
@@ -281,6 +286,9 @@ class Simulator:
             "emails": [{"value": user.email, "type": "work", "primary": True}],
             "active": True,
         }
+        if manager_id is not None:
+            body["schemas"] = [USER_URN, ENTERPRISE_URN]
+            body[ENTERPRISE_URN] = {"manager": {"value": manager_id}}
         return self._plain_create("/Users", body)
 
     def plain_group(self, group: DirectoryGroup, members: Sequence[str]) -> str:

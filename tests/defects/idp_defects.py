@@ -253,6 +253,19 @@ DOTTED_KEYS_REFUSED = OnBody(
 EXCLUDED_MEMBERS_SENT = EditJson(
     "GET", GROUP, query="excludedAttributes", name="members sent anyway", edit=_members_back
 )
+MANAGER_PATH_IGNORED = OnBody("PATCH", USER, pattern=r'User:manager"', inner=IgnoreWrite())
+EMPTY_MANAGER_REFUSED = OnBody(
+    "PATCH", USER, pattern=r'User:manager", "value": ""', inner=Refuse(scim_type="invalidValue")
+)
+EMPTY_MANAGER_IGNORED = OnBody(
+    "PATCH", USER, pattern=r'User:manager", "value": ""', inner=IgnoreWrite()
+)
+CAPITAL_SUB_ATTRIBUTE_REFUSED = OnBody(
+    "PATCH", USER, pattern=r"\]\.Value", inner=Refuse(scim_type="invalidPath")
+)
+CASE_SENSITIVE_USERNAME_FILTER = EditJson(
+    "GET", "/Users", query="SCIMTEST", name="userName compared with case", edit=_nothing_found
+)
 UNTYPED_MEMBERS_REFUSED = RefuseUntypedMembers("PATCH", GROUP)
 ONLY_FIRST_OP = EditRequest("PATCH", GROUP, name="first operation only", edit=keep_first_op)
 GROUPS_IN_CREATE_REFUSED = OnBody(

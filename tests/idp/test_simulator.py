@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `def
 from defects.serve import serve
 
 from harness.client import ScimClient
-from harness.idp._templates import MISSING, deep_merge, render
+from harness.idp._templates import MISSING, TemplateError, deep_merge, render
 from harness.idp.model import DirectoryGroup, DirectoryUser
 from harness.idp.profiles import Profile, RetryPolicy, load_profile, profile_names
 from harness.idp.simulator import (
@@ -507,3 +507,11 @@ def test_a_page_must_echo_the_start_index_asked_for() -> None:
     sim.import_users()
     assert [r.url.params["startIndex"] for r in script.requests] == ["1", "6"]
     assert "asked for startIndex 6 answers startIndex 1" in sim.failures[0].message
+
+
+def test_case_filters_in_templates() -> None:
+    ctx = {"user": ADA}
+    assert render("{{user.user_name|upper}}", ctx) == "ADA@EXAMPLE.COM"
+    assert render('userName eq "{{user.email|lower}}"', ctx) == 'userName eq "ada@example.com"'
+    with pytest.raises(TemplateError, match="unknown filter"):
+        render("{{user.user_name|title}}", ctx)
