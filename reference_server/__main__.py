@@ -85,6 +85,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
+    parser.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-Proto/For from --forwarded-allow-ips (behind a reverse "
+        "proxy; off by default: the server is reached directly)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-* headers are trusted with --proxy-headers "
+        "(default %(default)s)",
+    )
     args = parser.parse_args(_glue_secrets(sys.argv[1:] if argv is None else argv))
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
@@ -133,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level="info",
         access_log=args.access_log,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         lifespan="on",
         server_header=False,
     )
