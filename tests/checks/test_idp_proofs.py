@@ -93,6 +93,8 @@ PROOFS = [
     strict("entra", "capitalised-sub-attribute", d.CAPITAL_SUB_ATTRIBUTE_REFUSED),
     works("entra", "username-lookup-ignores-case", d.CASE_SENSITIVE_USERNAME_FILTER),
     strict("entra", "username-lookup-ignores-case", d.CASE_SENSITIVE_USERNAME_FILTER),
+    works("entra", "app-role-as-json-string", d.ROLE_ADD_IGNORED),
+    strict("entra", "app-role-as-json-string", d.ROLE_ADD_IGNORED),
     works("entra", "lookup-miss-is-an-empty-list", d.MISS_AS_404),
     strict("entra", "lookup-miss-is-an-empty-list", d.MISS_AS_404),
     # okta quirks
@@ -115,6 +117,8 @@ PROOFS = [
     strict("onelogin", "trailing-ampersand-query", d.TRAILING_AMPERSAND_NOT_FOUND),
     works("onelogin", "active-as-string", d.STRING_ACTIVE_REFUSED),
     strict("onelogin", "active-as-string", d.STRING_ACTIVE_AS_FALSE),
+    works("onelogin", "emails-single-object", d.EMAILS_OBJECT_REFUSED),
+    strict("onelogin", "emails-single-object", d.EMAILS_OBJECT_DROPPED),
     works("onelogin", "core-1-0-template", d.CORE_1_0_REFUSED),
     strict("onelogin", "core-1-0-template", d.CORE_1_0_DROPS_NAME),
     # jumpcloud quirks

@@ -183,6 +183,12 @@ class StartIndexIgnored(Defect):
         exchange.query = re.sub(r"(^|&)startIndex=\d+", r"\1startIndex=1", exchange.query)
 
 
+def _drop_single_emails(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("emails"), dict):
+        body.pop("emails")
+    return body
+
+
 # -- lifecycle defects ------------------------------------------------------------------------
 
 MISS_AS_404 = MissAs404("GET", "/Users", query="filter")
@@ -265,6 +271,13 @@ CAPITAL_SUB_ATTRIBUTE_REFUSED = OnBody(
 )
 CASE_SENSITIVE_USERNAME_FILTER = EditJson(
     "GET", "/Users", query="SCIMTEST", name="userName compared with case", edit=_nothing_found
+)
+ROLE_ADD_IGNORED = OnBody("PATCH", USER, pattern=r'"path": "roles"', inner=IgnoreWrite())
+EMAILS_OBJECT_REFUSED = OnBody(
+    "POST", "/Users", pattern=r'"emails": \{', inner=Refuse(scim_type="invalidSyntax")
+)
+EMAILS_OBJECT_DROPPED = EditRequest(
+    "POST", "/Users", name="emails object dropped", edit=_drop_single_emails
 )
 UNTYPED_MEMBERS_REFUSED = RefuseUntypedMembers("PATCH", GROUP)
 ONLY_FIRST_OP = EditRequest("PATCH", GROUP, name="first operation only", edit=keep_first_op)

@@ -268,6 +268,8 @@ QUIRK_PAIRS = [
         "equal",
     ),
     ("entra", "username-lookup-ignores-case", "validator-get-user-different-case", "equal"),
+    ("entra", "app-role-as-json-string", "entra-patch-roles-json-string-value", "equal"),
+    ("onelogin", "emails-single-object", "onelogin-post-user-emails-single-object", "equal"),
     ("okta", "pathless-replace-active", "okta-patch-deactivate-pathless", "equal"),
     ("okta", "group-rename-carries-id", "okta-patch-group-rename-with-id", "equal"),
     (
