@@ -232,3 +232,19 @@ def test_titles_and_descriptions_are_unique_across_profiles() -> None:
     descriptions = [raw(name)["description"] for name in NAMES]
     assert len(set(titles)) == len(titles)
     assert len(set(descriptions)) == len(descriptions)
+
+
+def test_scim_profile_selects_profiles_and_rejects_unknown_ones() -> None:
+    """--scim-profile (Settings.profiles): empty means all; an unknown name is a usage error."""
+    from types import SimpleNamespace
+
+    from harness.settings import SETTINGS_KEY
+    from harness.suite.test_idp import _selected
+
+    def config(*names: str) -> Any:
+        return SimpleNamespace(stash={SETTINGS_KEY: SimpleNamespace(profiles=names)})
+
+    assert [p.name for p in _selected(config("okta", "entra"))] == ["okta", "entra"]
+    assert [p.name for p in _selected(config())] == list(NAMES)
+    with pytest.raises(pytest.UsageError, match="unknown profile"):
+        _selected(config("okta", "nope"))
