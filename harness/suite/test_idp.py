@@ -10,6 +10,7 @@ Select with `-m <profile>` or `--scim-profile`; every item carries the profile's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
@@ -19,7 +20,7 @@ import pytest
 
 from harness.checks import clause
 from harness.client import ScimClient
-from harness.discovery import Capabilities
+from harness.discovery import ENTERPRISE_URN, Capabilities
 from harness.idp.profiles import Profile, Quirk, RequestTemplate, load_profile, profile_names
 from harness.idp.simulator import (
     SCENARIO_OPERATIONS,
@@ -277,6 +278,9 @@ def _run_quirk(
     if quirk.setup == "group_with_members":
         templates.append(replace(quirk.request, path="/Groups", method="POST", params={}))
     _require_for(capabilities, profile, templates, f"for quirk {quirk.id}")
+    uses_extension = ENTERPRISE_URN in json.dumps([quirk.request.path, quirk.request.body])
+    if uses_extension and capabilities.schema(ENTERPRISE_URN) is None:
+        raise Unsupported(f"the server publishes no enterprise extension; quirk {quirk.id} uses it")
     for name, value in (
         ("idp_profile", profile.name),
         ("idp_quirk", quirk.id),
