@@ -95,6 +95,8 @@ PROOFS = [
     strict("entra", "username-lookup-ignores-case", d.CASE_SENSITIVE_USERNAME_FILTER),
     works("entra", "app-role-as-json-string", d.ROLE_ADD_IGNORED),
     strict("entra", "app-role-as-json-string", d.ROLE_ADD_IGNORED),
+    works("entra", "unquoted-filter-value", d.UNQUOTED_FILTER_REFUSED),
+    strict("entra", "unquoted-filter-value", d.UNQUOTED_FILTER_MATCHES_NOTHING),
     works("entra", "lookup-miss-is-an-empty-list", d.MISS_AS_404),
     strict("entra", "lookup-miss-is-an-empty-list", d.MISS_AS_404),
     # okta quirks

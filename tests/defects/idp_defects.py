@@ -279,6 +279,12 @@ EMAILS_OBJECT_REFUSED = OnBody(
 EMAILS_OBJECT_DROPPED = EditRequest(
     "POST", "/Users", name="emails object dropped", edit=_drop_single_emails
 )
+UNQUOTED_FILTER_REFUSED = Refuse(
+    "GET", "/Users", query=r"filter=externalId\+eq\+[^%+]", scim_type="invalidFilter"
+)
+UNQUOTED_FILTER_MATCHES_NOTHING = EditJson(
+    "GET", "/Users", query=r"filter=externalId\+eq\+[^%+]", name="bare value", edit=_nothing_found
+)
 UNTYPED_MEMBERS_REFUSED = RefuseUntypedMembers("PATCH", GROUP)
 ONLY_FIRST_OP = EditRequest("PATCH", GROUP, name="first operation only", edit=keep_first_op)
 GROUPS_IN_CREATE_REFUSED = OnBody(

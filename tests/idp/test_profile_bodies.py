@@ -47,8 +47,10 @@ KEPT = {
 
 
 def _literal_free(text: str) -> str:
-    """A path or filter with its quoted values blanked: `members[value eq "…"]`."""
-    return re.sub(r'"[^"]*"', '"…"', text)
+    """A path or filter with its values blanked: `members[value eq "…"]`, `externalId eq …`
+    (an unquoted value stays unquoted)."""
+    quoted = re.sub(r'"[^"]*"', '"…"', text)
+    return re.sub(r"\b(eq|ne|co|sw|ew|gt|ge|lt|le) (?![\"(])[^\s\])]+", r"\1 …", quoted)
 
 
 def skeleton(value: Any, key: str = "") -> Any:
@@ -269,6 +271,7 @@ QUIRK_PAIRS = [
     ),
     ("entra", "username-lookup-ignores-case", "validator-get-user-different-case", "equal"),
     ("entra", "app-role-as-json-string", "entra-patch-roles-json-string-value", "equal"),
+    ("entra", "unquoted-filter-value", "entra-get-user-by-externalid-unquoted", "equal"),
     ("onelogin", "emails-single-object", "onelogin-post-user-emails-single-object", "equal"),
     ("okta", "pathless-replace-active", "okta-patch-deactivate-pathless", "equal"),
     ("okta", "group-rename-carries-id", "okta-patch-group-rename-with-id", "equal"),
@@ -378,3 +381,9 @@ def test_a_changed_dialect_is_caught() -> None:
     lowered = Sent(ours.method, ours.path, ours.query, ours.raw_query, body)
     with pytest.raises(AssertionError):
         compare(lowered, example_request("entra-patch-deactivate-default-dialect"), "equal")
+
+
+def test_filter_values_are_blanked_quoted_or_not() -> None:
+    assert _literal_free('userName eq "a@b"') == 'userName eq "…"'
+    assert _literal_free("externalId eq jyoung") == "externalId eq …"
+    assert _literal_free('members[value eq "x"]') == 'members[value eq "…"]'
