@@ -2,7 +2,8 @@
 
 Each check replays its exchange (ids learned from earlier answers rewritten) and fails when
 the answer differs from the recorded one in status, schema or content; a step that needs an
-id its producing step failed to give is blocked. Without --scim-replay nothing is collected.
+id its producing step failed to give is blocked. Without --scim-replay the module is not
+collected at all (`harness.run.ScimRun.pytest_ignore_collect`).
 The steps share one replay (learned ids), so they run in one process: under xdist workers
 they error at once, sending nothing (xdist's loadgroup is ignored under pytest 9.2).
 """
@@ -30,7 +31,6 @@ from harness.verdicts import (
     ValueMismatch,
 )
 
-PLACEHOLDER = "no-replay-file"
 VIOLATION = {
     "status": StatusMismatch,
     "schema": SchemaViolation,
@@ -46,23 +46,11 @@ def _traffic(path: Path) -> tuple[TrafficLine, ...]:
         raise pytest.UsageError(f"--scim-replay: {exc}") from None
 
 
-class _DropPlaceholder:
-    """Removes the placeholder item, so a run without --scim-replay collects nothing here."""
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        items[:] = [i for i in items if not i.nodeid.endswith(f"[{PLACEHOLDER}]")]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "recorded" not in metafunc.fixturenames:
         return
     path = metafunc.config.stash[SETTINGS_KEY].replay
-    if path is None:
-        manager = metafunc.config.pluginmanager
-        if not manager.has_plugin("scim-replay-placeholder"):
-            manager.register(_DropPlaceholder(), "scim-replay-placeholder")
-        metafunc.parametrize("recorded", [None], ids=[PLACEHOLDER])
+    if path is None:  # not collected without --scim-replay (harness.run.ScimRun)
         return
     lines = _traffic(path)
     ids = [f"{line.seq}-{line.request.method}-{line.request.path}"[:100] for line in lines]
