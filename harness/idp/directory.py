@@ -102,6 +102,9 @@ class Directory:
     former_group_names: tuple[tuple[str, str], ...] = ()
     """(externalId, earlier displayName) of groups renamed in cycles 1..revision, oldest
     first: how an IdP that sends no externalId still knows a renamed group."""
+    former_user_names: tuple[tuple[str, str], ...] = ()
+    """(externalId, earlier userName) of users renamed in cycles 1..revision, oldest first:
+    an IdP links a person to its SCIM id once; a stateless sync finds them by these."""
 
     def user_by_name(self) -> dict[str, DirectoryUser]:
         return {u.user_name: u for u in self.users}
@@ -224,6 +227,7 @@ class _Builder:
         self.serial = 0
         self.suspended_last_cycle: set[str] = set()
         self.former_group_names: list[tuple[str, str]] = []
+        self.former_user_names: list[tuple[str, str]] = []
         self._bosses: dict[str, list[_Person]] | None = None  # managers_of cache
         self.ceo: list[str] = []
 
@@ -401,6 +405,7 @@ class _Builder:
             person.title = rng.choice(choices) if choices else f"Senior {person.title}"
         for key in take("renames"):
             person = self.people[key]
+            self.former_user_names.append((key, person.email))
             person.family = fake.last_name()
             person.email = self.new_email(person.given, person.family)
         for index, key in enumerate(take("team_changes")):
@@ -455,6 +460,7 @@ class _Builder:
             tuple(groups),
             departed,
             tuple(self.former_group_names),
+            tuple(self.former_user_names),
         )
 
 

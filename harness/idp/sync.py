@@ -504,6 +504,14 @@ def _index(resources: Iterable[Mapping[str, Any]], key: str) -> dict[str, Mappin
     return found
 
 
+def _former(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """externalId -> earlier names, lower-cased, the latest first."""
+    found: dict[str, list[str]] = {}
+    for key, name in pairs:
+        found.setdefault(key, []).insert(0, name.lower())
+    return found
+
+
 def _chunks(items: Sequence[str], size: int = MEMBER_BATCH) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -538,6 +546,7 @@ class SyncEngine:
         self.managed: set[str] = set()  # ids of users this directory has (or had): leavers too
         self.stop_reason: str | None = None
         self._stop = threading.Event()
+        self._former_groups: dict[str, list[str]] = {}
 
     # control
 
@@ -610,17 +619,27 @@ class SyncEngine:
         imported = self._import("users", self.sim.import_users)
         by_ext = _index(imported or (), "externalId")
         by_name = _index(imported or (), "userName")
+        former = _former(self.directory.former_user_names)
+
+        def match(user: DirectoryUser) -> Mapping[str, Any] | None:
+            """By externalId, else userName, else a name the person had before (renames)."""
+            names = (user.user_name.lower(), *former.get(user.external_id, ()))
+            found = by_ext.get(user.external_id) or next(
+                (by_name[n] for n in names if n in by_name), None
+            )
+            return found if found is not None and isinstance(found.get("id"), str) else None
+
         plan: list[tuple[DirectoryUser, Mapping[str, Any] | None]] = []
         for user in self.directory.users:
-            found = by_ext.get(user.external_id) or by_name.get(user.user_name.lower())
-            if found is not None and isinstance(found.get("id"), str):
+            found = match(user)
+            if found is not None:
                 self.ids[user.user_name] = found["id"]
             plan.append((user, found))
         matched = dict((u.user_name, r) for u, r in plan)
         leavers = []
         for user in self.directory.departed:
-            found = by_ext.get(user.external_id) or by_name.get(user.user_name.lower())
-            if found is not None and isinstance(found.get("id"), str):
+            found = match(user)
+            if found is not None:
                 leavers.append((user, found))
                 self.managed.add(found["id"])
         self.managed.update(self.ids.values())
@@ -732,9 +751,7 @@ class SyncEngine:
         by_ext = _index(imported or (), "externalId")
         by_name = _index(imported or (), "displayName")
         self.progress.phase("groups", len(groups))
-        former: dict[str, list[str]] = {}
-        for key, name in self.directory.former_group_names:
-            former.setdefault(key, []).insert(0, name.lower())  # the latest name first
+        former = self._former_groups = _former(self.directory.former_group_names)
         plan = []
         for group in groups:
             names = [group.display_name.lower(), *former.get(group.external_id, ())]
@@ -749,9 +766,16 @@ class SyncEngine:
         wanted = [self.ids[n] for n in group.member_user_names if n in self.ids]
         action = f"push group {group.display_name}"
         try:
+            renamed = False
             if found is None:
                 action = f"look up group {group.display_name}"
                 _, group_id = self._maybe(self.sim.lookup_group, group)
+                for name in self._former_groups.get(group.external_id, ()):
+                    if group_id is not None:
+                        break
+                    before = dataclasses.replace(group, display_name=name)
+                    _, group_id = self._maybe(self.sim.lookup_group, before)
+                    renamed = group_id is not None
                 if group_id is None:
                     action = f"create group {group.display_name}"
                     first = wanted[:MEMBER_BATCH]
@@ -767,7 +791,6 @@ class SyncEngine:
                     self.tally.add("groups", "created")
                     return
                 current: set[str] | None = None
-                renamed = False
             else:
                 group_id = str(found["id"])
                 members = found.get("members")

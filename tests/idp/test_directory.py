@@ -108,6 +108,10 @@ def test_a_revision_changes_what_the_help_says(base: Directory, aged: Directory)
     assert len(renamed) == round(399 * 0.01)
     for key in renamed:
         assert {"user_name", "email", "display_name"} <= changes.changed[key]
+    before = {u.external_id: u.user_name for u in base.users}
+    assert {k: before[k] for k in renamed} == dict(aged.former_user_names)
+    groups_before = {g.external_id: g.display_name for g in base.groups}
+    assert dict(aged.former_group_names) == {k: groups_before[k] for k in changes.groups_renamed}
     moved = {k for k, f in changes.changed.items() if "department" in f}
     assert len(moved) == round(399 * 0.03)
     titled = {k for k, f in changes.changed.items() if f == {"title"}}
