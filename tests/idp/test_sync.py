@@ -377,3 +377,39 @@ def test_with_a_mapped_manager_managers_are_created_before_their_reports() -> No
     assert tally.counts[("users", "created")] == 119
     assert tally.counts[("users", "failed")] == 1
     assert tally.failures[0].action == f"create user {directory.users[1].user_name}"
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """auto: rich on a TTY, plain lines elsewhere or with CI=true; notes never show a token."""
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    assert ProgressView("auto", Tty(), SyncRecorder(), Masker([])).mode == "rich"
+    assert ProgressView("auto", io.StringIO(), SyncRecorder(), Masker([])).mode == "plain"
+    monkeypatch.setenv("CI", "true")
+    assert ProgressView("auto", Tty(), SyncRecorder(), Masker([])).mode == "plain"
+
+    stream = io.StringIO()
+    plain = ProgressView("plain", stream, SyncRecorder(), Masker(["s3cret-token"]), interval=60)
+    plain.note("connecting with s3cret-token")
+    plain.phase("users", 3)
+    for _ in range(3):
+        plain.advance("users")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "[scim-idp] connecting with ***"
+    assert lines[1].startswith("[scim-idp] users: 0/3 (0%)")
+    assert lines[2].startswith("[scim-idp] users: 3/3 (100%)")
+    assert len(lines) == 3  # the middle steps fall inside the interval
+
+    bar = io.StringIO()
+    rich = ProgressView("rich", bar, SyncRecorder(), Masker([]))
+    rich.phase("users", 2)
+    rich.advance("users", 2)
+    rich.close()
+    assert "users" in bar.getvalue()
+    assert "2/2" in bar.getvalue()
