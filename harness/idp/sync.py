@@ -3,9 +3,11 @@
 A cycle does what the IdP does: import (or look up) what the server holds, create the users
 it lacks, update only users whose mapped attributes differ, deactivate or unassign leavers
 the way the profile says, then push groups and their memberships. Every request goes
-through `Simulator`, so the traffic is that IdP's. The run is stateless: the server's
-answers to the import are the IdP's memory of what it pushed before, so running the same
-command twice leaves the second run "unchanged".
+through `Simulator`, so the traffic is that IdP's (one exception: when a profile's group
+import leaves members out, as Entra's does, the members are read with a plain GET, since
+the IdP keeps them in its own database). The run is stateless: the server's answers to the
+import are the IdP's memory of what it pushed before, so running the same command twice
+leaves the second run "unchanged".
 """
 
 from __future__ import annotations
@@ -36,13 +38,24 @@ from harness.idp.simulator import NotSent, Simulator
 from harness.verdicts import ScimViolation, TransportFailure
 
 __all__ = [
+    "ConnectionProblem",
+    "Failure",
     "LatencyStats",
+    "ProgressView",
+    "SyncEngine",
     "SyncOptions",
     "SyncRecorder",
     "SyncReport",
+    "Tally",
+    "Terminated",
     "configure_parser",
+    "delta_user",
+    "differences",
+    "manager_levels",
     "run",
     "run_sync",
+    "server_view",
+    "user_fields_of",
 ]
 
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
