@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -55,12 +56,17 @@ class ProfileError(ValueError):
 
 
 BUNDLED = Path(__file__).resolve().parent.parent.parent / "profiles"
+# Where a non-editable install puts them (pyproject [tool.setuptools.data-files]).
+INSTALLED = Path(sys.prefix) / "share" / "scim-conformance" / "profiles"
 
 
 def profiles_dir() -> Path:
-    """`SCIM_PROFILES_DIR`, else `profiles/` beside the `harness` package."""
+    """`SCIM_PROFILES_DIR`, else `profiles/` beside the `harness` package (a checkout or an
+    editable install), else the copy a regular install keeps under `<prefix>/share`."""
     configured = os.environ.get("SCIM_PROFILES_DIR")
-    return Path(configured) if configured else BUNDLED
+    if configured:
+        return Path(configured)
+    return BUNDLED if BUNDLED.is_dir() or not INSTALLED.is_dir() else INSTALLED
 
 
 def profile_names(directory: Path | None = None) -> tuple[str, ...]:
