@@ -175,7 +175,11 @@ def test_ids_are_rewritten_as_whole_tokens_only() -> None:
 
 
 def _inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "no:cacheprovider", *args, str(SUITE_DIR / "test_replay.py"))
+    # A subprocess: in-process, modules the outer session imported (the shipped suite's
+    # own test_replay among them) leak into the inner run under xdist.
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *args, str(SUITE_DIR / "test_replay.py")
+    )
 
 
 def test_scim_replay_runs_a_clean_recording_as_passing_checks(
