@@ -188,11 +188,19 @@ class Simulator:
         ctx = self._run("create_group", {"group": group, "members": list(member_ids)})
         return self._created("/Groups", ctx)
 
-    def add_members(self, group_id: str, member_ids: Sequence[str]) -> None:
-        self._run("add_members", {"id": group_id, "members": list(member_ids)})
+    def add_members(
+        self, group_id: str, member_ids: Sequence[str], group: DirectoryGroup | None = None
+    ) -> None:
+        """`group` (its current name) lets a profile send what goes with a membership
+        change, such as Okta's rename re-sent with every update (steps `when: group`)."""
+        ctx = {"id": group_id, "members": list(member_ids), "group": group}
+        self._run("add_members", ctx)
 
-    def remove_members(self, group_id: str, member_ids: Sequence[str]) -> None:
-        self._run("remove_members", {"id": group_id, "members": list(member_ids)})
+    def remove_members(
+        self, group_id: str, member_ids: Sequence[str], group: DirectoryGroup | None = None
+    ) -> None:
+        ctx = {"id": group_id, "members": list(member_ids), "group": group}
+        self._run("remove_members", ctx)
 
     def rename_group(self, group_id: str, group: DirectoryGroup) -> None:
         self._run("rename_group", {"id": group_id, "group": group})
@@ -342,6 +350,8 @@ class Simulator:
             if template.when == "members" and not ctx["members"]:
                 continue
             if template.when == "no_members" and ctx["members"]:
+                continue
+            if template.when == "group" and ctx.get("group") is None:
                 continue
             if template.page is not None:
                 ctx["resources"] = self._paged(operation, template, ctx)
@@ -798,9 +808,9 @@ def _group_push(sim: Simulator, tag: str) -> None:
         raise Blocked(f"the create of group {group.display_name} answered no id")
     expected = {"displayName": group.display_name, "members": ids[:2]}
     sim.verify("/Groups", gid, expected, f"{title}: the pushed group")
-    sim.add_members(gid, ids[2:])
+    sim.add_members(gid, ids[2:], group)
     sim.verify("/Groups", gid, {"members": ids}, f"{title}: after adding a member")
-    sim.remove_members(gid, ids[:1])
+    sim.remove_members(gid, ids[:1], group)
     sim.verify("/Groups", gid, {"members": ids[1:]}, f"{title}: after removing a member")
     renamed = DirectoryGroup(f"{tag}renamed", group.external_id)
     sim.rename_group(gid, renamed)

@@ -799,7 +799,7 @@ class SyncEngine:
                     action = f"add members to group {group.display_name}"
                     for chunk in _chunks(wanted[MEMBER_BATCH:]):
                         self._check()
-                        self.sim.add_members(group_id, chunk)
+                        self.sim.add_members(group_id, chunk, group)
                     self.tally.members(added=len(wanted))
                     self.tally.add("groups", "created")
                     return
@@ -829,14 +829,14 @@ class SyncEngine:
             action = f"remove members from group {group.display_name}"
             for chunk in _chunks(remove):
                 self._check()
-                sent, _ = self._maybe(self.sim.remove_members, group_id, chunk)
+                sent, _ = self._maybe(self.sim.remove_members, group_id, chunk, group)
                 if not sent:
                     remove = []
                     break
             action = f"add members to group {group.display_name}"
             for chunk in _chunks(add):
                 self._check()
-                self.sim.add_members(group_id, chunk)
+                self.sim.add_members(group_id, chunk, group)
             if add or remove:
                 self.tally.members(added=len(add), removed=len(remove))
                 outcome = "updated"

@@ -228,6 +228,23 @@ def test_entra_group_push_creates_then_adds_members_in_one_operation() -> None:
     ]
 
 
+def test_okta_resends_the_group_name_with_every_membership_update() -> None:
+    """OKTA-REF: the path-less rename carrying the group's id "is re-sent each time there is
+    a group membership update"; without the group's name nothing extra is sent."""
+    sim, script = simulator("okta", lambda request: answer(204))
+    team = DirectoryGroup("Team", "ext-1")
+    sim.add_members("g1", ["u1"], team)
+    sim.remove_members("g1", ["u2"], team)
+    assert script.lines == ["PATCH /scim/v2/Groups/g1"] * 4
+    rename = {"op": "replace", "value": {"id": "g1", "displayName": "Team"}}
+    assert script.body(0)["Operations"] == [rename]
+    assert script.body(1)["Operations"][0]["op"] == "add"
+    assert script.body(2)["Operations"] == [rename]
+    assert script.body(3)["Operations"] == [{"op": "remove", "path": 'members[value eq "u2"]'}]
+    sim.add_members("g1", ["u3"])
+    assert len(script.requests) == 5
+
+
 def test_created_resources_are_reported() -> None:
     seen: list[tuple[str, str]] = []
     sim, _ = simulator("generic", _created, on_create=lambda e, i: seen.append((e, i)))
