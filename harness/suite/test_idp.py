@@ -106,145 +106,90 @@ def _require_for(
         )
 
 
-def _scenario(
-    name: str,
-    profile: Profile,
+@pytest.fixture
+def scenario(
+    idp_profile: Profile,
     simulator: Callable[[Profile], Simulator],
     run_prefix: str,
     record_property: RecordProperty,
     capabilities: Capabilities,
-) -> None:
-    __tracebackhide__ = True
-    record_property("idp_profile", profile.name)
-    record_property("idp_scenario", name)
-    templates = [t for op in SCENARIO_OPERATIONS[name] for t in profile.operations.get(op, ())]
-    _require_for(capabilities, profile, templates, f"in the {name} scenario")
-    run_scenario(simulator(profile), name, f"{run_prefix}{profile.name}-")
+) -> Callable[[str], None]:
+    """`scenario(name)`: run one lifecycle scenario of the check's profile, recording the
+    profile and scenario in the report; unsupported when the server lacks what it needs."""
+
+    def run(name: str) -> None:
+        __tracebackhide__ = True
+        record_property("idp_profile", idp_profile.name)
+        record_property("idp_scenario", name)
+        ops = SCENARIO_OPERATIONS[name]
+        templates = [t for op in ops for t in idp_profile.operations.get(op, ())]
+        _require_for(capabilities, idp_profile, templates, f"in the {name} scenario")
+        run_scenario(simulator(idp_profile), name, f"{run_prefix}{idp_profile.name}-")
+
+    return run
 
 
 # -- scenarios -----------------------------------------------------------------------------
 
 
 @clause("rfc7644-3.3-must-3", "rfc7644-3.4.2-must-6")
-def test_idp_assign(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_assign(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.3: assigning a user: the lookup misses, the create answers 201 with an id."""
-    _scenario("assign", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("assign")
 
 
 @clause("rfc7644-3.5.1-must-2", "rfc7644-3.5.2-must-14")
-def test_idp_update(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_update(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.5: the IdP's attribute update (its PUT or PATCH dialect) is applied."""
-    _scenario("update", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("update")
 
 
 @clause("rfc7644-3.5.1-must-2", "rfc7644-3.5.2-must-14", "rfc7644-3.4.2.2-must-1")
-def test_idp_rename_and_email(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_rename_and_email(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.5: a changed userName and e-mail are applied and the lookup finds the new one."""
-    _scenario("rename-and-email", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("rename-and-email")
 
 
 @clause("rfc7644-3.5.2-must-14", "rfc7644-3.4.2.2-must-1")
-def test_idp_deactivate(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_deactivate(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.5.2: the IdP's deactivation sets active false; the user stays readable."""
-    _scenario("deactivate", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("deactivate")
 
 
 @clause("rfc7644-3.5.2-must-14")
-def test_idp_reactivate(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_reactivate(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.5.2: the IdP's reactivation sets active true again."""
-    _scenario("reactivate", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("reactivate")
 
 
 @clause("rfc7644-3.6-must-3", "rfc7644-3.5.2-must-14")
-def test_idp_unassign(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_unassign(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.6: unassigning deactivates or deletes, as the IdP does; the result shows."""
-    _scenario("unassign", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("unassign")
 
 
 @clause("rfc7644-3.6-should-2", "rfc7644-3.3-must-3", keyword="MUST")
-def test_idp_reassign_after_delete(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_reassign_after_delete(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.6: after the IdP's deprovisioning, assigning again yields one active user."""
-    _scenario(
-        "reassign-after-delete", idp_profile, simulator, run_prefix, record_property, capabilities
-    )
+    scenario("reassign-after-delete")
 
 
 @clause("rfc7644-3.5.2.1-must-1", "rfc7644-3.5.2.2-must-1", "rfc7644-3.5.2-must-14")
-def test_idp_group_push(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_group_push(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.5.2: group push (create, add, remove, rename, delete) in the IdP's dialect."""
-    _scenario("group-push", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("group-push")
 
 
 @clause("rfc7644-3.4.2-must-1", "rfc7644-3.4.2.4-must-4")
-def test_idp_import(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_import(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.4.2.4: the IdP's paged import lists every existing user and group once."""
-    _scenario("import", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("import")
 
 
 @clause("rfc7644-3.4.2.2-must-1", "rfc7644-3.3-must-5")
-def test_idp_link_existing(
-    idp_profile: Profile,
-    simulator: Any,
-    run_prefix: str,
-    record_property: RecordProperty,
-    capabilities: Capabilities,
-) -> None:
+def test_idp_link_existing(scenario: Callable[[str], None]) -> None:
     """RFC 7644 3.4.2.2: the lookup finds a user the app already has; linked, not duplicated."""
-    _scenario("link-existing", idp_profile, simulator, run_prefix, record_property, capabilities)
+    scenario("link-existing")
 
 
 @clause("rfc7644-3.4.2-must-6", "rfc7644-3.4.2-must-1")
