@@ -37,9 +37,9 @@ __all__ = [
     "Ctx",
     "ScimResponse",
     "ServerState",
-    "base_url",
     "check_write_preconditions",
     "etag",
+    "header",
     "if_match_ok",
     "if_none_match_hit",
     "read_json",
@@ -98,15 +98,12 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def base_url(request: Request) -> str:
-    """The SCIM base URL as the client reached it (for meta.location and Location)."""
-    return _base_url(request.scope, _header(request.scope, b"host"))
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, read from the ASGI scope (`name` lower-case):
+    cheaper than building `request.headers` for the one or two a request needs."""
     for key, value in scope["headers"]:
         if key == name:
-            return bytes(value)
+            return bytes(value).decode("latin-1")
     return None
 
 

@@ -173,9 +173,12 @@ def _answer(
     excluded: list[str] | None,
     *,
     no_related: bool = False,
+    related: list[Member] | None = None,
 ) -> Outcome:
-    """The operation's answer; `no_related` when the resource has no membership rows yet."""
-    related = None if no_related else _related(ctx, conn, [res], attributes, excluded).get(res.id)
+    """The operation's answer; `no_related` when the resource has no membership rows yet,
+    `related` when the caller already read them."""
+    if related is None and not no_related:
+        related = _related(ctx, conn, [res], attributes, excluded).get(res.id)
     body = representation(ctx, res, related, attributes, excluded)
     location = f"{ctx.base}{_endpoint(ctx.state.registry, res.resource_type)}/{res.id}"
     return Outcome(status, body, res.version, location)
@@ -254,11 +257,7 @@ def read(
             raise _not_found(resource_type, rid)
         if if_none_match_hit(if_none_match, res.version):
             return Outcome(304, None, res.version)
-        if related is not None:
-            body = representation(ctx, res, related, attributes, excluded)
-            location = f"{ctx.base}{_endpoint(reg, res.resource_type)}/{res.id}"
-            return Outcome(200, body, res.version, location)
-        return _answer(ctx, conn, res, 200, attributes, excluded)
+        return _answer(ctx, conn, res, 200, attributes, excluded, related=related)
 
 
 def replace(

@@ -16,6 +16,7 @@ from reference_server.endpoints import operations as ops
 from reference_server.endpoints.common import (
     ScimResponse,
     etag,
+    header,
     read_json,
     scim_context,
     split_list,
@@ -155,12 +156,8 @@ async def item(request: Request, resource_type: str) -> Response:
     ctx = await scim_context(request)
     state = ctx.state
     rid = str(request.path_params["id"])
-    if_match = if_none = None
-    for key, value in request.scope["headers"]:  # cheaper than building request.headers
-        if key == b"if-match" and if_match is None:
-            if_match = value.decode("latin-1")
-        elif key == b"if-none-match" and if_none is None:
-            if_none = value.decode("latin-1")
+    if_match = header(request.scope, b"if-match")
+    if_none = header(request.scope, b"if-none-match")
     attributes, excluded = _projection(request)
     method = request.method
     if method == "GET":

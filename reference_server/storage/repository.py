@@ -360,14 +360,11 @@ class Repository:
         now = _now()
         columns = self._columns(current.resource_type, data)
         tail = (orjson.dumps(data).decode(), current.version + 1, now, tenant, current.id)
-        if columns == self._columns(current.resource_type, current.data):
-            tx.run(_UPDATE_DATA, tail)
-            self._write_index(tx, tenant, current.resource_type, current.id, data, current.data)
-            return StoredResource(
-                current.id, current.resource_type, data, current.version + 1, current.created, now
-            )
         try:
-            tx.run(_UPDATE, (*columns, *tail))
+            if columns == self._columns(current.resource_type, current.data):
+                tx.run(_UPDATE_DATA, tail)
+            else:
+                tx.run(_UPDATE, (*columns, *tail))
         except self.db.integrity_error:
             # The whole request transaction rolls back: no savepoint needed.
             raise self._unique_violation(current.resource_type, data) from None

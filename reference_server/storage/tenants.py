@@ -130,11 +130,11 @@ class TokenVerifier:
         return None
 
     def tenant_for(self, token: str) -> str | None:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         digest = hash_token(token)
         now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(tokens.c.tenant_id, tokens.c.token_hash).where(
