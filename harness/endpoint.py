@@ -2,6 +2,8 @@
 
 Starts `python -m reference_server --port 0 ...` with a fresh SQLite database and a random
 token, waits for its `READY <url>` line, and stops it (SIGTERM, then kill) at the end.
+With a policy file (`--scim-policy`) it adds `--policy FILE --admin-token <random>` and
+reads the `ADMIN URL:` and `ORGANIZATION:` lines printed before READY: the run's admin API.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.verdicts import HarnessError
@@ -35,14 +37,30 @@ class Target:
     url: str
     token: str | None
     embedded: bool = False
+    admin_url: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
+    organization: str | None = None
 
 
 class EmbeddedServer:
     """The reference server as a child process for the length of one run."""
 
-    def __init__(self, command: str | None = None, *, ready_timeout: float = READY_TIMEOUT) -> None:
-        """`command` is a template with {python}, {database_url} and {token} placeholders."""
+    def __init__(
+        self,
+        command: str | None = None,
+        *,
+        ready_timeout: float = READY_TIMEOUT,
+        policy: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        """`command` is a template with {python}, {database_url} and {token} placeholders;
+        `policy` adds `--policy FILE --admin-token <random>`, `extra_args` come last."""
         self.token = secrets.token_urlsafe(24)
+        self.policy = policy
+        self.admin_token = secrets.token_urlsafe(24) if policy is not None else None
+        self.extra_args = extra_args
+        self.admin_url: str | None = None
+        self.organization: str | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="scim-embedded-"))
         self.database_url = f"sqlite:///{self._dir / 'scim.db'}"
         self._command = command
@@ -53,6 +71,14 @@ class EmbeddedServer:
         self.url: str | None = None
 
     def argv(self) -> list[str]:
+        return self._base_argv() + self._policy_args() + list(self.extra_args)
+
+    def _policy_args(self) -> list[str]:
+        if self.policy is None or self.admin_token is None:
+            return []
+        return ["--policy", str(self.policy), f"--admin-token={self.admin_token}"]
+
+    def _base_argv(self) -> list[str]:
         if self._command:
             return [
                 part.format(python=sys.executable, database_url=self.database_url, token=self.token)
@@ -105,16 +131,36 @@ class EmbeddedServer:
             if line is None:
                 self.stop()
                 raise HarnessError(self._failure("the embedded server exited before READY"))
-            if line.startswith("READY "):
+            if line.startswith("ADMIN URL:"):
+                self.admin_url = line.split(":", 1)[1].strip()
+            elif line.startswith("ORGANIZATION:"):
+                self.organization = line.split(":", 1)[1].strip()
+            elif line.startswith("READY "):
                 self.url = line.split(None, 1)[1].strip()
-                return Target(self.url, self.token, embedded=True)
+                if self.policy is not None and not (self.admin_url and self.organization):
+                    self.stop()
+                    raise HarnessError(
+                        self._failure(
+                            "the embedded server was started with --policy but printed no "
+                            "'ADMIN URL:' and 'ORGANIZATION:' lines before READY"
+                        )
+                    )
+                return Target(
+                    self.url,
+                    self.token,
+                    embedded=True,
+                    admin_url=self.admin_url,
+                    admin_token=self.admin_token,
+                    organization=self.organization,
+                )
         self.stop()
         raise HarnessError(self._failure(f"no READY line within {self.ready_timeout:g} s"))
 
     def _failure(self, what: str) -> str:
         output = "\n".join(self._output) or "(no output)"
         text = f"{what}\ncommand: {' '.join(self.argv())}\noutput:\n{output}"
-        return text.replace(self.token, "***")
+        text = text.replace(self.token, "***")
+        return text.replace(self.admin_token, "***") if self.admin_token else text
 
     def stop(self) -> None:
         """SIGTERM, wait, then kill; remove the database folder."""

@@ -41,6 +41,7 @@ MARKERS = {
     "me": "SCIM check: /Me (RFC 7644 section 3.11)",
     "groups": "SCIM check: groups and membership consistency (RFC 7643 4.2, RFC 7644 3.5.2)",
     "idp": "SCIM check: what an IdP profile sends and needs (profiles/, harness/idp)",
+    "policy": "SCIM check: a provisioning promise of the --scim-policy file (SPEC.md, issue 5)",
     "must": "SCIM check enforcing a MUST requirement (a violation fails)",
     "should": "SCIM check enforcing a SHOULD requirement (warns; fails with --scim-strict)",
     "may": "SCIM check of a MAY feature (skipped with the reason when unsupported)",
@@ -61,14 +62,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not settings.active:
         return
     _collect_shipped_suite(config)
+    from harness.policy.session import PolicyRun, PolicyXdistHooks
     from harness.run import RUN_KEY, RunState, ScimRun, XdistHooks
 
     state = RunState(settings=settings)
     config.stash[RUN_KEY] = state
+    config.pluginmanager.register(PolicyRun(config, settings), "scim-policy")
     _resolve_target(config, state)
     config.pluginmanager.register(ScimRun(config, state), "scim-run")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistHooks(state), "scim-xdist")
+        config.pluginmanager.register(PolicyXdistHooks(lambda: state.target), "scim-policy-xdist")
 
 
 def _add_profile_markers(config: pytest.Config) -> None:
@@ -101,6 +105,9 @@ def _resolve_target(config: pytest.Config, state: object) -> None:
                 workerinput["scim_url"],
                 workerinput.get("scim_token"),
                 bool(workerinput.get("scim_embedded")),
+                admin_url=workerinput.get("scim_admin_url"),
+                admin_token=workerinput.get("scim_admin_token"),
+                organization=workerinput.get("scim_organization"),
             )
             return
     settings = state.settings
@@ -109,7 +116,7 @@ def _resolve_target(config: pytest.Config, state: object) -> None:
         return
     if config.option.collectonly or config.option.help:
         return
-    server = EmbeddedServer(settings.embedded_command)
+    server = EmbeddedServer(settings.embedded_command, policy=settings.policy)
     state.server = server
     config.add_cleanup(server.stop)
     state.target = server.start()

@@ -159,6 +159,16 @@ OPTIONS: tuple[Option, ...] = (
         "exchange against the target, ids rewritten.",
         None,
     ),
+    Option(
+        "policy",
+        "--scim-policy",
+        "scim_policy",
+        "SCIM_POLICY",
+        _parse_str,
+        "Policy file (TOML: [policy] promises, optional [admin]) or a preset name from "
+        "profiles/policies: run the policy checks against what it declares.",
+        None,
+    ),
 )
 
 
@@ -175,6 +185,7 @@ class Settings:
     strict: bool = False
     embedded_command: str = DEFAULT_EMBEDDED_COMMAND
     replay: Path | None = None
+    policy: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -276,5 +287,18 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str] | None = 
         replay=None
         if values["replay"] is None
         else Path(config.invocation_params.dir) / values["replay"],
+        policy=_policy_path(values["policy"], Path(config.invocation_params.dir)),
         sources=sources,
     )
+
+
+def _policy_path(text: str | None, base: Path) -> Path | None:
+    """The policy file's path (a bare preset name resolves to its file); UsageError if none."""
+    if text is None or not text.strip():
+        return None
+    from harness.policy.loader import PolicyFileError, resolve_policy_path
+
+    try:
+        return resolve_policy_path(text.strip(), base)
+    except PolicyFileError as exc:
+        raise pytest.UsageError(f"--scim-policy: {exc}") from None
