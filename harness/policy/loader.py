@@ -29,6 +29,7 @@ __all__ = [
     "PolicyFile",
     "PolicyFileError",
     "load_policy",
+    "policy_defaults",
     "policy_schema_path",
     "preset_names",
     "presets_dir",
@@ -59,21 +60,29 @@ class AdminSection:
 
 @dataclass(frozen=True, slots=True)
 class PolicyFile:
-    """The promises (`policy`, validated) and the admin section (None: admin checks skip)."""
+    """The promises (`policy`, validated) and the admin section (None: admin checks skip).
+
+    A key the file leaves out takes the schema's default (`defaults`), as on the server.
+    """
 
     path: Path
     policy: Mapping[str, Any]
     admin: AdminSection | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.policy.get(key, default)
+        """The declared value, else the schema's default, else `default` (None: unset)."""
+        value = self.policy.get(key)
+        if value is None:
+            value = self.defaults.get(key)
         return default if value is None else value
 
     def declares(self, key: str) -> bool:
-        return self.policy.get(key) is not None
+        """Whether the key has a value (declared or by default); null means "none"."""
+        return self.get(key) is not None
 
     def with_admin(self, admin: AdminSection) -> PolicyFile:
-        return PolicyFile(self.path, self.policy, admin)
+        return PolicyFile(self.path, self.policy, admin, self.defaults)
 
 
 def presets_dir() -> Path:
@@ -104,17 +113,32 @@ def resolve_policy_path(text: str, base: Path) -> Path:
 
 
 @cache
-def _validator(schema_path: Path) -> Any:
+def _schema(schema_path: Path) -> dict[str, Any]:
     from jsonschema import Draft202012Validator
 
     try:
-        schema = json.loads(schema_path.read_text("utf-8"))
+        schema: dict[str, Any] = json.loads(schema_path.read_text("utf-8"))
     except FileNotFoundError:
         raise PolicyFileError(
             f"the policy schema {schema_path} is missing (it ships in profiles/policies/)"
         ) from None
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return schema
+
+
+@cache
+def _validator(schema_path: Path) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema(schema_path))
+
+
+def policy_defaults(schema_path: Path | None = None) -> dict[str, Any]:
+    """Each `[policy]` key's default, as the schema states it (what an absent key means)."""
+    properties = _schema(schema_path or policy_schema_path()).get("properties") or {}
+    return {
+        k: v["default"] for k, v in properties.items() if isinstance(v, dict) and "default" in v
+    }
 
 
 def validate_policy_table(
@@ -204,4 +228,4 @@ def load_policy(
     admin = None
     if read_admin and "admin" in data:
         admin = _admin(data["admin"], origin, os.environ if environ is None else environ)
-    return PolicyFile(path, dict(table), admin)
+    return PolicyFile(path, dict(table), admin, policy_defaults(schema_path))

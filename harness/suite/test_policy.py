@@ -106,9 +106,10 @@ def policy_destructive(scim_state: RunState) -> None:
 
 
 def needs(policy: PolicyFile, key: str, *values: Any) -> Any:
-    """The declared value of `key`; skip when undeclared or not one of `values`."""
+    """The value of `key` (declared, else the schema's default); skip when it is null or not
+    one of `values`."""
     if not policy.declares(key):
-        pytest.skip(f"the policy file declares no {key}: the promise does not apply")
+        pytest.skip(f"policy {key} is not set (null): the promise does not apply")
     value = policy.get(key)
     if values and value not in values:
         shown = " or ".join(json.dumps(v) for v in values)
@@ -117,7 +118,7 @@ def needs(policy: PolicyFile, key: str, *values: Any) -> Any:
 
 
 def _domains(policy: PolicyFile) -> list[str]:
-    return [str(d).lower() for d in policy.get("registered_domains", []) or []]
+    return [str(d).lower().lstrip("@") for d in policy.get("registered_domains", []) or []]
 
 
 @pytest.fixture
