@@ -4,6 +4,8 @@ Once the socket accepts connections it prints, flushed, on stdout:
 
     SCIM base URL: http://HOST:PORT/scim/v2
     SCIM bearer token: <token>          (development mode: a freshly issued token)
+    ADMIN URL: http://HOST:PORT/admin/v1
+    ORGANIZATION: <id of the bootstrap organization>
     READY http://HOST:PORT/scim/v2
 
 `--port 0` binds a free port and the lines carry the real one; tools (the harness's
@@ -18,13 +20,17 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
 
 from reference_server.app import create_app
+from reference_server.endpoints.admin import ADMIN_PATH
 from reference_server.endpoints.common import BASE_PATH, ServerState
+from reference_server.provisioning.policy import PROMISES, load_policy_file, parse_policy
+from reference_server.scim.errors import ScimError
 from reference_server.settings import ServerSettings
 
 __all__ = ["main", "parse_args"]
@@ -83,6 +89,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="credential of the /admin/v1 API; env SCIM_REF_ADMIN_TOKEN",
     )
     parser.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="policy file (TOML): apply its [policy] table to the bootstrap organization "
+        "(registers its domains, creates its default team, completes the admin profile, "
+        "configures SSO, enables SCIM, activates the directory connection); without it the "
+        "bootstrap organization is a plain SCIM store. Presets: profiles/policies/*.toml",
+    )
+    parser.add_argument(
+        "--break",
+        dest="break_promise",
+        choices=PROMISES,
+        default=None,
+        metavar="PROMISE",
+        help="test-only, needs --allow-break: violate exactly this one promise of the "
+        f"provisioning system ({', '.join(PROMISES)})",
+    )
+    parser.add_argument(
+        "--allow-break",
+        action="store_true",
+        help="test-only: accept --break, and a policy's 'break' key through the admin API",
+    )
+    parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
     parser.add_argument(
@@ -100,12 +130,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(_glue_secrets(sys.argv[1:] if argv is None else argv))
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.break_promise is not None and not args.allow_break:
+        parser.error("--break is test-only: add --allow-break to use it")
+    args.policy_table = None
+    if args.policy is not None:
+        try:
+            args.policy_table = load_policy_file(args.policy)
+            parse_policy(args.policy_table, allow_break=args.allow_break)
+        except ValueError as exc:
+            parser.error(str(exc))
+        except ScimError as exc:
+            parser.error(f"{args.policy}: {exc.detail}")
     return args
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, path: str = BASE_PATH) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}{BASE_PATH}"
+    return f"http://{shown}:{port}{path}"
 
 
 async def _serve(server: uvicorn.Server, app: Starlette) -> int:
@@ -126,6 +167,9 @@ async def _serve(server: uvicorn.Server, app: Starlette) -> int:
     print(f"SCIM base URL: {url}", flush=True)
     if state.bootstrap_token is not None:
         print(f"SCIM bearer token: {state.bootstrap_token}", flush=True)
+    print(f"ADMIN URL: {_url(server.config.host, port, ADMIN_PATH)}", flush=True)
+    if state.bootstrap_tenant is not None:
+        print(f"ORGANIZATION: {state.bootstrap_tenant}", flush=True)
     print(f"READY {url}", flush=True)
     await task
     return 0
@@ -137,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         database_url=args.database_url,
         bootstrap_token=args.bootstrap_token,
         admin_token=args.admin_token,
+        policy=args.policy_table,
+        break_promise=args.break_promise,
+        allow_break=args.allow_break or None,
     )
     app = create_app(settings)
     config = uvicorn.Config(

@@ -25,12 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reference_server.endpoints import admin, bulk, discovery
 from reference_server.endpoints import resources as res
 from reference_server.endpoints.common import BASE_PATH, ScimResponse, ServerState
+from reference_server.provisioning import service
+from reference_server.provisioning.orgs import OrgCache
+from reference_server.provisioning.policy import parse_policy
 from reference_server.scim.errors import (
     ERROR_SCHEMA,
     MethodNotAllowed,
     NotFound,
     ScimError,
-    Unauthorized,
 )
 from reference_server.scim.filter.parser import warm_up as warm_up_parser
 from reference_server.scim.schemas import load_registry
@@ -76,17 +78,11 @@ def routes() -> list[Route]:
         Route(f"{b}/Me", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route(f"{b}/Me/{{rest:path}}", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-    table += [
-        Route("/admin/v1/organizations", admin.list_orgs, methods=["GET"]),
-        Route("/admin/v1/organizations", admin.create_org, methods=["POST"]),
-        Route("/admin/v1/organizations/{id}/tokens", admin.create_token, methods=["POST"]),
-    ]
-    return table
+    return table + admin.admin_routes()
 
 
 def _error_response(exc: ScimError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if isinstance(exc, Unauthorized) else {}
-    return ScimResponse(exc.to_json(), status_code=exc.status, headers=headers)
+    return ScimResponse(exc.to_json(), status_code=exc.status, headers=exc.headers())
 
 
 async def _scim_error(_request: Request, exc: Exception) -> Response:
@@ -145,17 +141,27 @@ class _CatchAll:
 
 
 def create_state(settings: ServerSettings) -> ServerState:
-    """Engine, migrated schema, registry, repository and bootstrap organization."""
+    """Engine, migrated schema, registry, repository and bootstrap organization (with the
+    `--policy` table applied to it, when given)."""
+    if settings.break_promise is not None and not settings.allow_break:
+        raise ValueError("break_promise is test-only: it needs allow_break")
+    policy = (
+        parse_policy(settings.policy, allow_break=settings.allow_break)
+        if settings.policy is not None
+        else None
+    )
     engine = create_engine(settings.database_url)
     upgrade(engine)
     registry = load_registry()
     warm_up_parser()
+    repo = Repository(engine, registry)
     state = ServerState(
         settings=settings,
         engine=engine,
         registry=registry,
-        repo=Repository(engine, registry),
+        repo=repo,
         verifier=TokenVerifier(engine, settings.token_cache_ttl),
+        orgs=OrgCache(repo.db, settings.break_promise),
         inline=is_sqlite(engine),
         admin_token_hash=hash_token(settings.admin_token) if settings.admin_token else None,
     )
@@ -163,6 +169,8 @@ def create_state(settings: ServerSettings) -> ServerState:
         org, token = ensure_token(engine, settings.bootstrap_org_name, settings.bootstrap_token)
         state.bootstrap_tenant = org.id
         state.bootstrap_token = token
+        if policy is not None:
+            service.apply_policy_file(state, org.id, policy)
     return state
 
 

@@ -8,6 +8,7 @@ SCIM_REF_ADMIN_TOKEN.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.config import Config
 
@@ -35,6 +36,13 @@ class ServerSettings:
     bulk_max_payload_size: int = 1_048_576
     # Seconds a verified token stays cached in-process (revocations take at most this long).
     token_cache_ttl: float = 5.0
+    # The [policy] table applied to the bootstrap organization (`--policy FILE`); None:
+    # the bootstrap organization is a plain SCIM store, as before the provisioning system.
+    policy: dict[str, Any] | None = None
+    # Test-only: the one promise every organization breaks (`--break`, needs allow_break),
+    # and whether the admin API may set a policy's `break` key (`--allow-break`).
+    break_promise: str | None = None
+    allow_break: bool = False
 
     @classmethod
     def from_env(cls, config: Config | None = None, **overrides: object) -> ServerSettings:

@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from reference_server.provisioning.orgs import PLAIN, OrgCache, OrgState
 from reference_server.scim.errors import (
+    Forbidden,
     InvalidSyntax,
     PayloadTooLarge,
     PreconditionFailed,
@@ -73,6 +75,7 @@ class ServerState:
     registry: SchemaRegistry
     repo: Repository
     verifier: TokenVerifier
+    orgs: OrgCache  # each organization's provisioning settings, loaded once
     inline: bool  # run database calls on the event loop (SQLite)
     admin_token_hash: str | None = None
     bootstrap_token: str | None = None
@@ -86,11 +89,14 @@ class ServerState:
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
-    """One authenticated SCIM request: the tenant the token belongs to and the base URL."""
+    """One authenticated SCIM request: the tenant the token belongs to and the base URL,
+    the token's id (the audit log's actor) and the organization's provisioning settings."""
 
     state: ServerState
     tenant: str
     base: str
+    actor: str = ""
+    org: OrgState = PLAIN
 
 
 def server_state(request: Request) -> ServerState:
@@ -131,12 +137,20 @@ async def scim_context(request: Request) -> Ctx:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send the organization's token as 'Authorization: Bearer <token>'.")
-    tenant = state.verifier.cached(token)
-    if tenant is None:
-        tenant = await state.run(state.verifier.tenant_for, token)
-    if tenant is None:
+    found = state.verifier.cached(token)
+    if found is None:
+        found = await state.run(state.verifier.tenant_for, token)
+    if found is None:
         raise Unauthorized("The bearer token is not valid (unknown or revoked).")
-    return Ctx(state, tenant, _base_url(scope, host))
+    tenant, actor = found
+    org = state.orgs.cached(tenant)
+    if org is None:
+        org = await state.run(state.orgs.load, tenant) or PLAIN
+    if not org.scim_enabled and not org.breaks("scim_switch"):
+        raise Forbidden(
+            "SCIM provisioning is disabled for this organization: an admin can enable it."
+        )
+    return Ctx(state, tenant, _base_url(scope, host), actor, org)
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ assembles the full resource (RFC 7643 section 3.1 `meta`, Group `members` from r
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from reference_server.endpoints.common import (
     etag,
     if_none_match_hit,
 )
+from reference_server.provisioning import scim_hooks as hooks
+from reference_server.provisioning.store import now
 from reference_server.scim.errors import InvalidFilter, InvalidValue, NotFound
 from reference_server.scim.filter import (
     Filter,
@@ -213,6 +216,11 @@ def _not_found(resource_type: str, rid: str) -> NotFound:
 # --- operations ------------------------------------------------------------------------
 
 
+def _action(resource_type: str, verb: str) -> str:
+    """The audit log's action name: `user.create`, `group.delete`, ..."""
+    return f"{resource_type.lower()}.{verb}"
+
+
 def create(
     ctx: Ctx,
     resource_type: str,
@@ -220,20 +228,42 @@ def create(
     attributes: list[str] | None = None,
     excluded: list[str] | None = None,
 ) -> Outcome:
-    """POST (RFC 7644 section 3.3): 201 with the resource, Location and ETag."""
-    reg, repo = ctx.state.registry, ctx.state.repo
-    data = prepare_create(reg, resource_type, body)
-    members: list[dict[str, Any]] = []
-    if resource_type == "Group":
-        data, members = split_members(data)
-    with repo.write() as conn:
-        pairs: list[tuple[str, str]] = []
-        if members:
-            pairs, _ = _check_members(ctx, conn, None, members)
-        res = repo.insert(conn, ctx.tenant, resource_type, data)
-        if pairs:
-            repo.add_members(conn, ctx.tenant, res.id, pairs)
-        return _answer(ctx, conn, res, 201, attributes, excluded, no_related=not pairs)
+    """POST (RFC 7644 section 3.3): 201 with the resource, Location and ETag.
+
+    Under a policy, a User is provisioned in the same transaction (`scim_hooks`); a
+    lenient domain skip answers 201 with the would-be resource and stores nothing.
+    """
+    action = _action(resource_type, "create")
+    with hooks.refusals(ctx, action, resource_type, None):
+        reg, repo = ctx.state.registry, ctx.state.repo
+        data = prepare_create(reg, resource_type, body)
+        members: list[dict[str, Any]] = []
+        if resource_type == "Group":
+            hooks.check_group_write(ctx, "POST")
+            data, members = split_members(data)
+        user = resource_type == "User" and ctx.org.governed
+        with repo.write() as conn:
+            plan = hooks.plan_user_create(ctx, conn, data) if user else None
+            if plan is not None and (plan.skip is not None or plan.lost):
+                stamp = now()
+                would_be = StoredResource(str(uuid.uuid4()), resource_type, data, 1, stamp, stamp)
+                outcome = "skipped" if plan.skip is not None else "ok"
+                hooks.audit(conn, ctx, action, resource_type, None, outcome, plan.skip or "")
+                return _answer(ctx, conn, would_be, 201, attributes, excluded, no_related=True)
+            pairs: list[tuple[str, str]] = []
+            if members:
+                pairs, _ = _check_members(ctx, conn, None, members)
+            res = repo.insert(conn, ctx.tenant, resource_type, data)
+            if pairs:
+                repo.add_members(conn, ctx.tenant, res.id, pairs)
+            detail, outcome = "", "ok"
+            if plan is not None:
+                detail = hooks.provision_user(ctx, conn, res.id, data, plan)
+                outcome = "error" if plan.fallback else "ok"
+            hooks.audit(conn, ctx, action, resource_type, res.id, outcome, detail)
+            # Under a policy the default team may already hold the new User.
+            fresh = not pairs and not ctx.org.governed
+            return _answer(ctx, conn, res, 201, attributes, excluded, no_related=fresh)
 
 
 def read(
@@ -274,20 +304,27 @@ def replace(
 
     For a Group, `members` in the body replaces the membership rows (absent: no members).
     """
-    reg, repo = ctx.state.registry, ctx.state.repo
-    with repo.write() as conn:
-        cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
-        if cur is None:
-            raise _not_found(resource_type, rid)
-        check_write_preconditions(if_match, if_none_match, cur.version)
-        data = prepare_replace(reg, resource_type, cur.data, body)
-        if resource_type == "Group":
-            data, members = split_members(data)
-            pairs, _ = _check_members(ctx, conn, rid, members) if members else ([], set())
-            repo.remove_members_where(conn, ctx.tenant, rid, None)
-            repo.add_members(conn, ctx.tenant, rid, pairs)
-        res = repo.update(conn, ctx.tenant, cur, data)
-        return _answer(ctx, conn, res, 200, attributes, excluded)
+    action = _action(resource_type, "replace")
+    with hooks.refusals(ctx, action, resource_type, rid):
+        reg, repo = ctx.state.registry, ctx.state.repo
+        with repo.write() as conn:
+            cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
+            if cur is None:
+                raise _not_found(resource_type, rid)
+            check_write_preconditions(if_match, if_none_match, cur.version)
+            data = prepare_replace(reg, resource_type, cur.data, body)
+            detail = ""
+            if resource_type == "Group":
+                data, members = split_members(data)
+                pairs, _ = _check_members(ctx, conn, rid, members) if members else ([], set())
+                if not hooks.keeps_removed_members(ctx):
+                    repo.remove_members_where(conn, ctx.tenant, rid, None)
+                repo.add_members(conn, ctx.tenant, rid, pairs)
+            elif ctx.org.governed:
+                detail = hooks.user_changed(ctx, conn, rid, cur.data, data)
+            res = repo.update(conn, ctx.tenant, cur, data)
+            hooks.audit(conn, ctx, action, resource_type, rid, "ok", detail)
+            return _answer(ctx, conn, res, 200, attributes, excluded)
 
 
 def patch(
@@ -309,6 +346,21 @@ def patch(
     advisable"), unless the request asks for a representation with `attributes` or
     `excludedAttributes`. A PATCH that changes nothing keeps the version.
     """
+    action = _action(resource_type, "update")
+    with hooks.refusals(ctx, action, resource_type, rid):
+        return _patch(ctx, resource_type, rid, body, if_match, if_none_match, attributes, excluded)
+
+
+def _patch(
+    ctx: Ctx,
+    resource_type: str,
+    rid: str,
+    body: dict[str, Any],
+    if_match: str | None,
+    if_none_match: str | None,
+    attributes: list[str] | None,
+    excluded: list[str] | None,
+) -> Outcome:
     reg, repo = ctx.state.registry, ctx.state.repo
     with repo.write() as conn:
         cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
@@ -316,6 +368,9 @@ def patch(
             raise _not_found(resource_type, rid)
         check_write_preconditions(if_match, if_none_match, cur.version)
         outcome = apply_patch(reg, resource_type, cur.data, body, rid)
+        detail = ""
+        if resource_type == "User" and ctx.org.governed:
+            detail = hooks.user_changed(ctx, conn, rid, cur.data, outcome.resource)
         res = cur
         if outcome.resource != cur.data:
             res = repo.update(conn, ctx.tenant, cur, outcome.resource)
@@ -329,6 +384,7 @@ def patch(
             touched = _apply_member_changes(ctx, conn, rid, changes)
             if touched and res is cur:
                 res = repo.touch(conn, ctx.tenant, cur)
+        hooks.audit(conn, ctx, _action(resource_type, "update"), resource_type, rid, "ok", detail)
         if membership and attributes is None and excluded is None:
             # The whole group would carry every member: 204 keeps the cost flat.
             location = f"{ctx.base}{_endpoint(reg, resource_type)}/{rid}"
@@ -339,7 +395,7 @@ def patch(
 def add_members(ctx: Ctx, gid: str, members: list[dict[str, Any]]) -> Outcome:
     """Add members to a Group as rows (bulk's second step for circular references)."""
     repo = ctx.state.repo
-    with repo.write() as conn:
+    with hooks.refusals(ctx, "group.update", "Group", gid), repo.write() as conn:
         cur = repo.get(conn, ctx.tenant, "Group", gid, for_update=True)
         if cur is None:
             raise _not_found("Group", gid)
@@ -349,24 +405,27 @@ def add_members(ctx: Ctx, gid: str, members: list[dict[str, Any]]) -> Outcome:
         res = cur
         if repo.add_members(conn, ctx.tenant, gid, new):
             res = repo.touch(conn, ctx.tenant, cur)
+        hooks.audit(conn, ctx, "group.update", "Group", gid)
         return _answer(ctx, conn, res, 200, ["id"], None)
 
 
 def _apply_member_changes(ctx: Ctx, conn: Tx, gid: str, changes: MemberChanges) -> int:
     """Row operations for a MemberChanges value; returns how many rows changed."""
     repo = ctx.state.repo
+    removes = not hooks.keeps_removed_members(ctx)
     touched = 0
     if changes.replace is not None:
         pairs, _ = (
             _check_members(ctx, conn, gid, changes.replace) if changes.replace else ([], set())
         )
-        touched += repo.remove_members_where(conn, ctx.tenant, gid, None)
+        if removes:
+            touched += repo.remove_members_where(conn, ctx.tenant, gid, None)
         touched += repo.add_members(conn, ctx.tenant, gid, pairs)
-    if changes.remove_all:
+    if changes.remove_all and removes:
         touched += repo.remove_members_where(conn, ctx.tenant, gid, None)
-    if changes.remove_ids:
+    if changes.remove_ids and removes:
         touched += repo.remove_members(conn, ctx.tenant, gid, sorted(changes.remove_ids))
-    if changes.remove_filter is not None:
+    if changes.remove_filter is not None and removes:
         touched += repo.remove_members_where(conn, ctx.tenant, gid, changes.remove_filter)
     if changes.add:
         pairs, already = _check_members(ctx, conn, gid, changes.add)
@@ -382,14 +441,27 @@ def delete(
     if_match: str | None = None,
     if_none_match: str | None = None,
 ) -> Outcome:
-    """DELETE (RFC 7644 section 3.6): 204; membership rows naming the resource go too."""
+    """DELETE (RFC 7644 section 3.6): 204; membership rows naming the resource go too.
+
+    Under a policy, a User is deprovisioned and a Group's deletion may remove its users.
+    """
     repo = ctx.state.repo
-    with repo.write() as conn:
+    action = _action(resource_type, "delete")
+    with hooks.refusals(ctx, action, resource_type, rid), repo.write() as conn:
+        if resource_type == "Group":
+            hooks.check_group_write(ctx, "DELETE")
         cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
         if cur is None:
             raise _not_found(resource_type, rid)
         check_write_preconditions(if_match, if_none_match, cur.version)
+        detail = ""
+        if ctx.org.governed:
+            if resource_type == "User":
+                detail = hooks.user_deleted(ctx, conn, rid)
+            else:
+                detail = hooks.group_deleted(ctx, conn, rid)
         repo.delete(conn, ctx.tenant, rid)
+        hooks.audit(conn, ctx, action, resource_type, rid, "ok", detail)
     return Outcome(204)
 
 

@@ -25,8 +25,10 @@ __all__ = [
     "NotModified",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "Refused",
     "ScimError",
     "Sensitive",
+    "ServiceUnavailable",
     "TooMany",
     "Unauthorized",
     "Uniqueness",
@@ -55,6 +57,10 @@ class ScimError(Exception):
         if self.scim_type is not None:
             body["scimType"] = self.scim_type
         return body
+
+    def headers(self) -> dict[str, str]:
+        """Response headers the error needs besides the body (none by default)."""
+        return {}
 
 
 class InvalidFilter(ScimError):
@@ -101,6 +107,9 @@ class Sensitive(ScimError):
 class Unauthorized(ScimError):
     status = 401
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="scim"'}
+
 
 class Forbidden(ScimError):
     status = 403
@@ -136,6 +145,30 @@ class UnsupportedMediaType(ScimError):
 
 class NotImplementedFeature(ScimError):
     status = 501
+
+
+class ServiceUnavailable(ScimError):
+    """A transient failure: the client may retry after `retry_after` seconds."""
+
+    status = 503
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+_REFUSED: dict[int, type[ScimError]] = {}
+
+
+def Refused(status: int, detail: str) -> ScimError:
+    """A policy refusal answered with a status the organization chose (`seat_cap_status`)."""
+    cls = _REFUSED.get(status)
+    if cls is None:
+        cls = _REFUSED[status] = type(f"Refused{status}", (ScimError,), {"status": status})
+    return cls(detail)
 
 
 class NotModified(ScimError):

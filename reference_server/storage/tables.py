@@ -19,14 +19,21 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 
 __all__ = [
+    "accounts",
     "attr_index",
+    "audit_events",
     "group_members",
+    "invitations",
+    "memberships",
     "metadata",
     "resource_counts",
     "resources",
+    "sso_grants",
     "tenants",
     "tokens",
 ]
@@ -39,6 +46,25 @@ tenants = Table(
     Column("id", String(36), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created", String(40), nullable=False),
+    # The provisioning system (issue 5, migration 0004): the organization's own settings.
+    # JSON lists of lower-cased domains: the allow-list and the directory connection's.
+    Column("domains", Text, nullable=False, server_default="[]"),
+    Column("seat_cap", Integer),
+    Column("billed_seats", Integer, nullable=False, server_default="0"),
+    # Display name of the team (SCIM Group) that receives new users no group placed.
+    Column("default_team", String(200)),
+    Column("admin_first_name", String(200)),
+    Column("admin_last_name", String(200)),
+    Column("admin_email", String(320)),
+    Column("sso_configured", Boolean, nullable=False, server_default=false()),
+    Column("sso_enforced", Boolean, nullable=False, server_default=false()),
+    Column("scim_enabled", Boolean, nullable=False, server_default=true()),
+    # "none" | "active" | "deactivated": SCIM manages the organization unless "none".
+    Column("directory", String(16), nullable=False, server_default="none"),
+    Column("directory_domains", Text, nullable=False, server_default="[]"),
+    # The behaviour keys of the [policy] table as JSON; NULL: no provisioning rules (the
+    # bootstrap organization without --policy behaves as a plain SCIM store).
+    Column("policy", Text),
 )
 
 tokens = Table(
@@ -50,6 +76,7 @@ tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created", String(40), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("last_used", String(40)),
 )
 
 resources = Table(
@@ -129,4 +156,83 @@ resource_counts = Table(
     Column("resource_type", String(32), primary_key=True),
     Column("total", Integer, nullable=False),
     Column("generation", Integer, nullable=False),
+)
+
+# --- the provisioning system (issue 5) ---------------------------------------------------
+
+# A person's account: global, one per email (lower-cased), outliving any membership.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("display_name", String(200)),
+    Column("title", String(200)),
+    Column("department", String(200)),
+    # JSON list of the sign-in methods the account has used: "sso", "password".
+    Column("auth_methods", Text, nullable=False),
+    Column("created", String(40), nullable=False),
+)
+
+# One membership per account at most (a person belongs to one organization at a time).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column(
+        "account_id",
+        String(36),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),  # member | it_admin | org_admin
+    Column("status", String(16), nullable=False),  # active | suspended
+    # The SCIM User this membership is linked to (the directory link); NULL: manual.
+    Column("scim_user_id", String(36)),
+    Column("seat", Boolean, nullable=False),
+    Column("created", String(40), nullable=False),
+    Index("ix_memberships_scim_user", "tenant_id", "scim_user_id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | accepted | revoked
+    Column("reason", String(16), nullable=False),  # manual | fallback
+    Column("created", String(40), nullable=False),
+    Index("ix_invitations_email", "tenant_id", "email"),
+)
+
+# Just-in-time mode: a provisioned user's permission to sign in with SSO; the account and
+# the seat come at the first login, which consumes the grant.
+sso_grants = Table(
+    "sso_grants",
+    metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("scim_user_id", String(36), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created", String(40), nullable=False),
+    Index("ix_sso_grants_scim_user", "tenant_id", "scim_user_id"),
+)
+
+# One row per SCIM write (also refused ones) and per admin change the audit shows.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("actor", String(64), nullable=False),  # the token's id, never the token
+    Column("action", String(32), nullable=False),
+    Column("resource_type", String(16), nullable=False),
+    Column("resource_id", String(64)),
+    Column("outcome", String(16), nullable=False),  # ok | refused | skipped | error
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_events_tenant", "tenant_id", "id"),
 )
