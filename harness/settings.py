@@ -169,6 +169,25 @@ OPTIONS: tuple[Option, ...] = (
         "profiles/policies: run the policy checks against what it declares.",
         None,
     ),
+    Option(
+        "baseline",
+        "--scim-baseline",
+        "scim_baseline",
+        "SCIM_BASELINE",
+        _parse_str,
+        "Earlier JSON report to gate against: the run fails only on checks that passed there "
+        "and fail now (known failures are listed, not failed).",
+        None,
+    ),
+    Option(
+        "save_baseline",
+        "--scim-save-baseline",
+        "scim_save_baseline",
+        "SCIM_SAVE_BASELINE",
+        _parse_str,
+        "Also write this run's JSON report to FILE, as the baseline of later runs.",
+        None,
+    ),
 )
 
 
@@ -186,6 +205,8 @@ class Settings:
     embedded_command: str = DEFAULT_EMBEDDED_COMMAND
     replay: Path | None = None
     policy: Path | None = None
+    baseline: Path | None = None
+    save_baseline: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -241,6 +262,11 @@ def _parse(opt: Option, raw: str, source: str) -> Any:
         raise pytest.UsageError(f"{source}: {exc}") from None
 
 
+def _path(config: pytest.Config, value: str | None) -> Path | None:
+    """A file option's path, relative to where pytest was invoked."""
+    return None if value is None else Path(config.invocation_params.dir) / value
+
+
 def resolve_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every option: command line, then environment, then ini, then the default."""
     env = os.environ if environ is None else environ
@@ -288,6 +314,8 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str] | None = 
         if values["replay"] is None
         else Path(config.invocation_params.dir) / values["replay"],
         policy=_policy_path(values["policy"], Path(config.invocation_params.dir)),
+        baseline=_path(config, values["baseline"]),
+        save_baseline=_path(config, values["save_baseline"]),
         sources=sources,
     )
 

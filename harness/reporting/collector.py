@@ -31,6 +31,8 @@ class Collector:
             record.requirement_ids = list(meta.get("requirement_ids", []))
             record.rfc, record.section = meta.get("rfc"), meta.get("section")
             record.keyword, record.area = meta.get("keyword"), meta.get("area")
+        record.profile = scim.get("profile") or record.profile
+        record.policy = scim.get("policy") or record.policy
         record.name = scim.get("name") or record.name
         record.title = scim.get("title") or record.title
         record.duration += duration
@@ -46,6 +48,7 @@ class Collector:
         ):
             record.outcome = outcome
             record.reason = str(scim.get("reason", ""))
+            record.expected, record.actual = scim.get("expected"), scim.get("actual")
             record.exchanges = list(scim.get("exchanges", []))
 
     def exercised_ids(self) -> set[str]:

@@ -28,7 +28,7 @@ __all__ = [
     "validate_report",
 ]
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 MAX_EXCHANGES = 10
 
 
@@ -44,8 +44,12 @@ class CheckRecord:
     section: str | None = None
     keyword: str | None = None
     area: str | None = None
+    profile: str | None = None
+    policy: str | None = None
     outcome: str = "passed"
     reason: str = ""
+    expected: str | None = None
+    actual: str | None = None
     duration: float = 0.0
     exchanges: list[dict[str, Any]] = field(default_factory=list)
 
@@ -60,8 +64,12 @@ class CheckRecord:
             "clause": f"{self.rfc} {self.section}" if self.rfc and self.section else None,
             "keyword": self.keyword,
             "area": self.area,
+            "profile": self.profile,
+            "policy": self.policy,
             "outcome": self.outcome,
             "reason": self.reason,
+            "expected": self.expected,
+            "actual": self.actual,
             "duration": round(self.duration, 4),
             "exchanges": self.exchanges[:MAX_EXCHANGES],
         }
@@ -102,15 +110,21 @@ def build_report(
     coverage: Mapping[str, Any] | None,
     leftovers: Iterable[str] = (),
     duration: float = 0.0,
+    policies: Mapping[str, Any] | None = None,
+    gate: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict (format `FORMAT_VERSION`)."""
     records = [c.to_dict() for c in sorted(checks, key=lambda c: c.nodeid)]
     summary = {name: 0 for name in OUTCOMES}
     areas: dict[str, dict[str, int]] = {}
+    profiles: dict[str, dict[str, int]] = {}
     for record in records:
         summary[record["outcome"]] += 1
         area = areas.setdefault(record["area"] or "other", {name: 0 for name in OUTCOMES})
         area[record["outcome"]] += 1
+        if record["profile"]:
+            profile = profiles.setdefault(record["profile"], {name: 0 for name in OUTCOMES})
+            profile[record["outcome"]] += 1
     return {
         "format_version": FORMAT_VERSION,
         "harness": {"name": "scim-conformance", "version": harness_version()},
@@ -124,7 +138,10 @@ def build_report(
         },
         "summary": {"total": len(records), **summary},
         "areas": dict(sorted(areas.items())),
+        "profiles": dict(sorted(profiles.items())),
+        "policies": dict(policies) if policies is not None else None,
         "coverage": dict(coverage) if coverage is not None else None,
         "cleanup": {"leftovers": list(leftovers)},
+        "gate": dict(gate) if gate is not None else None,
         "checks": records,
     }

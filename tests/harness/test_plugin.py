@@ -221,7 +221,7 @@ def test_report_validates_against_its_schema(
     )
     report = _report(pytester)
     validate_report(report)
-    assert report["format_version"] == "1.0"
+    assert report["format_version"] == "1.1"
     assert report["server"]["declared"]["resourceTypes"] == {  # type: ignore[index]
         "User": "/Users",
         "Group": "/Groups",
