@@ -72,7 +72,7 @@ def test_absent_keys_take_the_schema_default(tmp_path: Path) -> None:
             "must be an http(s) URL",
         ),
         (
-            '[policy]\n[admin]\nurl = "http://h/a"\ntoken_env = "abc-def 123"\norganization = "o"\n',
+            '[policy]\n[admin]\nurl = "http://h/a"\ntoken_env = "abc-def 1"\norganization = "o"\n',
             "must name an environment variable",
         ),
         (
@@ -135,7 +135,8 @@ def test_embedded_server_reads_admin_lines(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert (target.admin_url, target.organization) == ("http://127.0.0.1:9/admin/v1", "org-7")
-    assert target.admin_token and target.admin_token == server.admin_token
+    assert target.admin_token
+    assert target.admin_token == server.admin_token
     assert target.admin_token not in repr(target)
     assert any(f"--policy {policy}" in line for line in server.output)
 

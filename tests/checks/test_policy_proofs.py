@@ -1,0 +1,336 @@
+"""Proofs for harness/suite/test_policy.py: every policy check passes against the reference
+server under the presets of profiles/policies (a skip where a preset makes its promise
+non-applicable, a pass under at least one) and fails against the server started with
+`--allow-break --break <promise>` under a preset where the promise applies.
+
+Clean: one outer `pytest --scim-url embedded --scim-policy PRESET` per preset (the harness
+starts the server, as a user would), in parallel subprocesses; outcomes from each run's
+JSON report. Broken: one server per promise (`--policy PRESET --allow-break --break P`),
+started ahead in background threads, and only that promise's check run in-process against
+it through a policy file whose `[admin]` section names the server's admin API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+from defects.catalog import Defect
+from defects.proving import FAST, Proof
+
+from harness.plugin import SUITE_DIR
+from harness.policy.loader import preset_names, presets_dir
+from harness.policy.promises import PROMISES
+from harness.reporting.collector import Collector
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = SUITE_DIR / "test_policy.py"
+PARALLEL = 3
+RUN_TIMEOUT = 240
+ADMIN_ENV = "SCIM_POLICY_PROOF_ADMIN_TOKEN"
+
+BREAK_UNDER: Mapping[str, str] = {}
+"""Preset a break is proven under, where the first preset its check passes under (sorted)
+would not show the break."""
+
+
+@dataclass(frozen=True)
+class Break(Defect):
+    """The reference server started with `--allow-break --break <promise>`."""
+
+    promise: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"--break {self.promise}"
+
+
+PROOFS = [Proof(f"test_policy::test_policy_{p}", Break(promise=p)) for p in PROMISES]
+
+Outcomes = dict[str, tuple[str, str]]  # check function -> (outcome, reason)
+
+
+def run_policy_checks(
+    preset: Path,
+    report_dir: Path,
+    *,
+    extra: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Outcomes:
+    """An outer pytest run of every policy check (embedded unless `extra` names a URL)."""
+    args = [sys.executable, "-m", "pytest", str(MODULE), "--scim-policy", str(preset)]
+    args += ["--scim-report-dir", str(report_dir), "-p", "no:cacheprovider", "-q", *FAST]
+    args += list(extra) or ["--scim-url", "embedded"]
+    done = subprocess.run(
+        args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    report = report_dir / "scim-report.json"
+    if done.returncode not in (0, 1) or not report.is_file():
+        raise AssertionError(
+            f"policy run failed to run ({done.returncode}): {' '.join(args)}\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+        )
+    checks = json.loads(report.read_text("utf-8"))["checks"]
+    return {
+        c["nodeid"].split("::")[-1]: (c["outcome"], str(c.get("reason") or "")[:400])
+        for c in checks
+    }
+
+
+@dataclass
+class Served:
+    """A reference server this module started, with its printed admin API."""
+
+    process: subprocess.Popen[str]
+    url: str
+    admin_url: str
+    organization: str
+    scim_token: str
+    admin_token: str
+    reader: threading.Thread | None = None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        if self.reader is not None:
+            self.reader.join(timeout=15)
+        elif self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def policy_file(self, preset: Path, folder: Path) -> Path:
+        """The preset plus an `[admin]` section naming this server's admin API."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "policy.toml"
+        path.write_text(
+            preset.read_text("utf-8")
+            + f'\n[admin]\nurl = "{self.admin_url}"\ntoken_env = "{ADMIN_ENV}"\n'
+            f'organization = "{self.organization}"\n',
+            encoding="utf-8",
+        )
+        return path
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Read (and drop) the server's output until it exits, so its pipe never fills."""
+    if process.stdout is not None:
+        with process.stdout:
+            for _ in process.stdout:
+                pass
+
+
+def start_server(preset: Path, folder: Path, *extra: str) -> Served:
+    """`python -m reference_server --policy PRESET ...` on 127.0.0.1:0; waits for READY."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scim_token, admin_token = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reference_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--database-url",
+            f"sqlite:///{folder / 'scim.db'}",
+            f"--bootstrap-token={scim_token}",
+            f"--admin-token={admin_token}",
+            "--policy",
+            str(preset),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    seen: dict[str, str] = {}
+    output: list[str] = []
+    for line in process.stdout:
+        output.append(line)
+        key, _, value = line.partition(":")
+        if line.startswith("READY "):
+            served = Served(
+                process,
+                line.split(None, 1)[1].strip(),
+                seen.get("ADMIN URL", ""),
+                seen.get("ORGANIZATION", ""),
+                scim_token,
+                admin_token,
+            )
+            served.reader = threading.Thread(target=_drain, args=(process,), daemon=True)
+            served.reader.start()
+            return served
+        seen[key.strip()] = value.strip()
+    process.wait(timeout=15)
+    process.stdout.close()
+    raise AssertionError("the reference server did not start:\n" + "".join(output[-30:]))
+
+
+class _Records:
+    def __init__(self) -> None:
+        self.collector = Collector()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        scim = getattr(report, "scim", None)
+        if isinstance(scim, dict):
+            self.collector.add(report.nodeid, report.when or "", report.duration, scim)
+
+
+def run_inline(served: Served, policy: Path, report_dir: Path, check: str) -> Outcomes:
+    """One policy check in-process against a served reference server."""
+    records = _Records()
+    args = [f"{MODULE}::{check}", "--scim-url", served.url, f"--scim-token={served.scim_token}"]
+    args += ["--scim-policy", str(policy), "--scim-destructive", "--scim-report-dir"]
+    args += [str(report_dir), "-p", "no:cacheprovider", "-qq", "--no-header", *FAST]
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    os.environ[ADMIN_ENV] = served.admin_token
+    try:
+        code = pytest.main(args, plugins=[records])
+    finally:
+        os.environ.pop(ADMIN_ENV, None)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise AssertionError(f"inner policy run failed to run: {code!r} for {check}")
+    return {
+        nodeid.split("::")[-1]: (r.outcome, r.reason[:400])
+        for nodeid, r in records.collector.records.items()
+    }
+
+
+def _preset(name: str) -> Path:
+    return presets_dir() / f"{name}.toml"
+
+
+class PolicyProofs:
+    """Clean runs per preset, then break runs per promise, both batched in parallel."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @cached_property
+    def clean(self) -> dict[str, Outcomes]:
+        names = preset_names()
+        assert names, f"no presets in {presets_dir()}"
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            runs = pool.map(
+                lambda n: run_policy_checks(_preset(n), self.folder / f"clean-{n}"), names
+            )
+            return dict(zip(names, runs, strict=True))
+
+    def preset_for(self, promise: str) -> str | None:
+        check = f"test_policy_{promise}"
+        if promise in BREAK_UNDER:
+            return BREAK_UNDER[promise]
+        passing = [n for n, runs in self.clean.items() if runs.get(check, ("",))[0] == "passed"]
+        return passing[0] if passing else None
+
+    @cached_property
+    def broken(self) -> dict[str, Outcomes]:
+        """Servers start two at a time ahead of the in-process runs, which go one by one."""
+        todo = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
+        results: dict[str, Outcomes] = {}
+        with ThreadPoolExecutor(2) as pool:
+            starting = [
+                pool.submit(
+                    start_server,
+                    _preset(preset),
+                    self.folder / f"break-{promise}",
+                    "--allow-break",
+                    "--break",
+                    promise,
+                )
+                for promise, preset in todo
+            ]
+            try:
+                for (promise, preset), future in zip(todo, starting, strict=True):
+                    served = future.result()
+                    try:
+                        folder = self.folder / f"break-{promise}"
+                        policy = served.policy_file(_preset(preset), folder)
+                        results[promise] = run_inline(
+                            served, policy, folder / "report", f"test_policy_{promise}"
+                        )
+                    finally:
+                        served.stop()
+            finally:
+                for future in starting:
+                    if future.done() and future.exception() is None:
+                        future.result().stop()
+        return results
+
+
+@pytest.fixture(scope="module")
+def proofs(tmp_path_factory: pytest.TempPathFactory) -> PolicyProofs:
+    return PolicyProofs(tmp_path_factory.mktemp("policy-proofs"))
+
+
+@pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
+def test_check_is_proven(proofs: PolicyProofs, proof: Proof) -> None:
+    assert isinstance(proof.defect, Break)
+    promise = proof.defect.promise
+    clean = {name: runs.get(proof.function) for name, runs in proofs.clean.items()}
+    assert all(o is not None for o in clean.values()), f"{proof.check} did not run: {clean}"
+    bad = {n: o for n, o in clean.items() if o is not None and o[0] not in ("passed", "skipped")}
+    assert not bad, f"{proof.check} does not pass on the clean server: {bad}"
+    preset = proofs.preset_for(promise)
+    assert preset is not None, f"{proof.check} passes under no preset: {clean}"
+    broken = proofs.broken[promise]
+    outcome = broken.get(proof.function)
+    assert outcome is not None, f"{proof.check} did not run with {proof.defect.label}"
+    assert outcome[0] == "failed", (
+        f"{proof.check} did not fail with {proof.defect.label} under {preset}: {outcome}"
+    )
+
+
+def test_skips_say_why(proofs: PolicyProofs) -> None:
+    """A policy check that does not apply says which key or missing section made it so."""
+    for preset, runs in proofs.clean.items():
+        for check, (outcome, reason) in runs.items():
+            if outcome == "skipped":
+                assert "policy" in reason or "destructive" in reason, (preset, check, reason)
+
+
+def test_a_files_admin_section_drives_a_server_the_harness_did_not_start(
+    tmp_path: Path,
+) -> None:
+    """Not embedded: the `[admin]` section of the file (token from its env var) is used,
+    and without --scim-destructive the checks that change the tenant skip and say so."""
+    preset = _preset(preset_names()[0])
+    served = start_server(preset, tmp_path)
+    try:
+        outcomes = run_policy_checks(
+            served.policy_file(preset, tmp_path),
+            tmp_path / "report",
+            extra=("--scim-url", served.url, f"--scim-token={served.scim_token}"),
+            env={ADMIN_ENV: served.admin_token},
+        )
+    finally:
+        served.stop()
+    assert outcomes["test_policy_login_gate"][0] == "passed", outcomes
+    assert outcomes["test_policy_token_rotation"][0] == "passed", outcomes
+    outcome, reason = outcomes["test_policy_scim_switch"]
+    assert outcome == "skipped", outcomes
+    assert "--scim-destructive" in reason
