@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ADMIN, POLICY, Env, MakeEnv
+from provisioning_helpers import ADMIN, POLICY, Env, MakeEnv
 from scim_http_helpers import ADMIN_TOKEN, assert_error
 
 BREAK = [False, True]

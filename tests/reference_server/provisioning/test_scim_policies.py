@@ -5,7 +5,7 @@ once with the promise kept and once with it broken, so each can fail."""
 from __future__ import annotations
 
 import pytest
-from conftest import ENTERPRISE, POLICY, Env, MakeEnv
+from provisioning_helpers import ENTERPRISE, POLICY, Env, MakeEnv
 from scim_http_helpers import PATCH_OP, USER_SCHEMA, assert_error
 
 BREAK = [False, True]
