@@ -108,10 +108,6 @@ def _only(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise InvalidValue(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}.")
 
 
-def _allow_break(state: ServerState) -> bool:
-    return state.settings.allow_break
-
-
 def _org_changes(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     """POST/PATCH /organizations fields as `service.change_org` changes (400 otherwise)."""
     _only(body, ("name", "domains", "seat_cap", "policy", "admin", "sso", "default_team"))
@@ -119,8 +115,7 @@ def _org_changes(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     if "name" in body:
         changes["name"] = _text(body, "name", required=True)
     if "policy" in body:
-        changes["policy"] = parse_policy(body["policy"], allow_break=_allow_break(state))
-        changes["policy_set"] = True
+        changes["policy"] = parse_policy(body["policy"], allow_break=state.settings.allow_break)
     # Column-kept policy keys go through the policy schema too (one validation).
     table: dict[str, Any] = {}
     if "domains" in body:
@@ -155,10 +150,6 @@ def _org_changes(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _org_json(org: OrgState) -> dict[str, Any]:
-    return org.to_json()
-
-
 # --- handlers ------------------------------------------------------------------------------
 
 
@@ -175,7 +166,7 @@ async def create_org(request: Request) -> Response:
     name = _text(body, "name", required=True)
     changes = _org_changes(state, {k: v for k, v in body.items() if k != "name"})
     org = await state.run(service.create_org, state, name, changes)
-    return _json(_org_json(org), 201)
+    return _json(org.to_json(), 201)
 
 
 def _org_id(request: Request) -> str:
@@ -194,7 +185,7 @@ async def organization(request: Request) -> Response:
         org = await state.run(service.change_org, state, org_id, changes)
     else:
         org = await state.run(service.get_org, state, org_id)
-    return _json(_org_json(org))
+    return _json(org.to_json())
 
 
 async def policy(request: Request) -> Response:
@@ -205,7 +196,7 @@ async def policy(request: Request) -> Response:
         parsed = parse_policy(
             await read_json(request, _BODY_LIMIT), allow_break=state.settings.allow_break
         )
-        changes = {"policy": parsed, "policy_set": True}
+        changes = {"policy": parsed}
         org = await state.run(service.change_org, state, org_id, changes)
     else:
         org = await state.run(service.get_org, state, org_id)
@@ -215,13 +206,13 @@ async def policy(request: Request) -> Response:
 async def scim_enable(request: Request) -> Response:
     state = _check_admin(request)
     org = await state.run(service.scim_switch, state, _org_id(request), True)
-    return _json(_org_json(org))
+    return _json(org.to_json())
 
 
 async def scim_disable(request: Request) -> Response:
     state = _check_admin(request)
     org = await state.run(service.scim_switch, state, _org_id(request), False)
-    return _json(_org_json(org))
+    return _json(org.to_json())
 
 
 async def tokens(request: Request) -> Response:

@@ -78,19 +78,21 @@ def _save(state: ServerState, tx: Tx, org: OrgState) -> OrgState:
     return org
 
 
-def change_org(state: ServerState, org_id: str, changes: dict[str, Any]) -> OrgState:
-    """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy),
-    and policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
+def change_org(
+    state: ServerState, org_id: str, changes: dict[str, Any], *, govern: bool = False
+) -> OrgState:
+    """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy,
+    which puts the organization under the provisioning rules, as `govern` does), and the
+    policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
     `default_team`)."""
     with state.repo.write() as tx:
         org = load_org(tx, org_id, state.orgs.server_break)
         if org is None:
             raise NotFound(f"organization {org_id!r} not found")
+        governed = org.governed or govern or "policy" in changes
         policy = changes.pop("policy", None) or org.policy
         column_keys = ("registered_domains", "seat_cap", "sso_enforced", "default_team")
         policy = replace(policy, **{k: changes.pop(k) for k in column_keys if k in changes})
-        governed = org.governed or "policy_set" in changes
-        changes.pop("policy_set", None)
         return _save(state, tx, replace(org, policy=policy, governed=governed, **changes))
 
 
@@ -100,12 +102,15 @@ def create_org(state: ServerState, name: str, changes: dict[str, Any]) -> OrgSta
     with state.repo.write() as tx:
         tx.run("INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)", (org_id, name, now()))
         state.orgs.forget(org_id)
-    return change_org(state, org_id, {**changes, "policy_set": True})
+    return change_org(state, org_id, changes, govern=True)
 
 
 def delete_org(state: ServerState, org_id: str) -> None:
+    """Delete an organization and everything it holds; accounts outlive it."""
     get_org(state, org_id)
     with state.repo.write() as tx:
+        for (digest,) in tx.all("SELECT token_hash FROM tokens WHERE tenant_id = ?", (org_id,)):
+            state.verifier.forget(digest)  # its tokens stop working at once
         for table in (
             "attr_index",
             "group_members",
