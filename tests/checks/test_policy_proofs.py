@@ -43,6 +43,27 @@ BREAK_UNDER: Mapping[str, str] = {}
 """Preset a break is proven under, where the first preset its check passes under (sorted)
 would not show the break."""
 
+OTHER_MODE: tuple[tuple[str, str], ...] = (
+    ("jit_accounts", "jit-seats-at-first-login"),
+    ("seat_billing", "jit-seats-at-first-login"),
+    ("seat_cap", "jit-seats-at-first-login"),
+    ("seat_release", "eager-keep-account-strict-domains"),
+    ("seat_release", "jit-seats-at-first-login"),
+    ("domain_allow_list", "erase-on-delete-lenient-domains"),
+    ("deactivation", "no-deactivation-admin-managed-teams"),
+    ("delete_account", "erase-on-delete-lenient-domains"),
+    ("sso_enforcement", "jit-seats-at-first-login"),
+    ("teams_from_idp", "no-deactivation-admin-managed-teams"),
+    ("group_delete", "group-delete-removes-members"),
+    ("group_access", "group-delete-removes-members"),
+    ("invitation_fallback", "eager-keep-account-strict-domains"),
+    ("attribute_mapping", "jit-seats-at-first-login"),
+    ("member_role", "jit-seats-at-first-login"),
+)
+"""Breaks also proven under the policy's other setting (jit, erase, lenient, refused, false,
+on_reconciliation, fallback...): each branch of a check can fail. Not reassociation under
+jit: the reference server's `--break reassociation` acts on eager provisioning only."""
+
 
 @dataclass(frozen=True)
 class Break(Defect):
@@ -247,17 +268,22 @@ class PolicyProofs:
         passing = [n for n, runs in self.clean.items() if runs.get(check, ("",))[0] == "passed"]
         return passing[0] if passing else None
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """(promise, preset) of every break run: the primary proofs, then the other modes."""
+        primary = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
+        return list(dict.fromkeys([*primary, *OTHER_MODE]))
+
     @cached_property
-    def broken(self) -> dict[str, Outcomes]:
+    def broken(self) -> dict[tuple[str, str], Outcomes]:
         """Servers start two at a time ahead of the in-process runs, which go one by one."""
-        todo = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
-        results: dict[str, Outcomes] = {}
+        todo = self.pairs()
+        results: dict[tuple[str, str], Outcomes] = {}
         with ThreadPoolExecutor(2) as pool:
             starting = [
                 pool.submit(
                     start_server,
                     _preset(preset),
-                    self.folder / f"break-{promise}",
+                    self.folder / f"break-{promise}-{preset}",
                     "--allow-break",
                     "--break",
                     promise,
@@ -268,9 +294,9 @@ class PolicyProofs:
                 for (promise, preset), future in zip(todo, starting, strict=True):
                     served = future.result()
                     try:
-                        folder = self.folder / f"break-{promise}"
+                        folder = self.folder / f"break-{promise}-{preset}"
                         policy = served.policy_file(_preset(preset), folder)
-                        results[promise] = run_inline(
+                        results[promise, preset] = run_inline(
                             served, policy, folder / "report", f"test_policy_{promise}"
                         )
                     finally:
@@ -297,12 +323,20 @@ def test_check_is_proven(proofs: PolicyProofs, proof: Proof) -> None:
     assert not bad, f"{proof.check} does not pass on the clean server: {bad}"
     preset = proofs.preset_for(promise)
     assert preset is not None, f"{proof.check} passes under no preset: {clean}"
-    broken = proofs.broken[promise]
-    outcome = broken.get(proof.function)
+    outcome = proofs.broken[promise, preset].get(proof.function)
     assert outcome is not None, f"{proof.check} did not run with {proof.defect.label}"
     assert outcome[0] == "failed", (
         f"{proof.check} did not fail with {proof.defect.label} under {preset}: {outcome}"
     )
+
+
+@pytest.mark.parametrize(("promise", "preset"), OTHER_MODE, ids=[f"{p}-{n}" for p, n in OTHER_MODE])
+def test_check_fails_in_its_other_mode(proofs: PolicyProofs, promise: str, preset: str) -> None:
+    check = f"test_policy_{promise}"
+    assert proofs.clean[preset].get(check, ("",))[0] == "passed", proofs.clean[preset].get(check)
+    outcome = proofs.broken[promise, preset].get(check)
+    assert outcome is not None, f"{check} did not run with --break {promise} under {preset}"
+    assert outcome[0] == "failed", f"{check} did not fail with --break {promise} under {preset}"
 
 
 def test_skips_say_why(proofs: PolicyProofs) -> None:
