@@ -81,7 +81,15 @@ class RunState:
 
     @property
     def masker(self) -> Masker:
-        return Masker([self.target.token if self.target else None, self.settings.token])
+        """Masks the SCIM token and, for policy runs, the admin API's token."""
+        target = self.target
+        return Masker(
+            [
+                target.token if target else None,
+                self.settings.token,
+                getattr(target, "admin_token", None),
+            ]
+        )
 
 
 RUN_KEY = pytest.StashKey[RunState]()
