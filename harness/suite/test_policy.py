@@ -1035,34 +1035,74 @@ def test_policy_invitation_fallback(
     capabilities: Capabilities,
     created: CreatedResources,
     person: Person,
+    provision: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> None:
     """SPEC: "A transient failure while provisioning falls back to an email invitation (never
     when the seat cap is the cause)." Without the fallback: 503, nothing stored."""
     fallback = needs(policy_file, "invitation_fallback", True, False)
     users = _users(capabilities)
-    admin.expect(admin.post(admin.org_path("/faults"), {"transient_failures": 1}), 200, 201, 204)
-    body = person()
-    email = str(body["userName"]).lower()
-    response = scim.post(users, json=body)
-    if 200 <= response.status < 300 and response.json_object().get("id"):
-        created.add(users, response.json_object())
-    if fallback:
-        invited = [i for i in admin.invitations(email) if i.get("reason") == "fallback"]
-        if not invited:
-            _state(
-                "a transient failure sent no invitation", "invitation_fallback", email, None, admin
+    faults = admin.org_path("/faults")
+
+    def post_with_fault() -> tuple[Response, str]:
+        admin.expect(admin.post(faults, {"transient_failures": 1}), 200, 201, 204)
+        body = person()
+        response = scim.post(users, json=body)
+        if 200 <= response.status < 300 and response.json_object().get("id"):
+            created.add(users, response.json_object())
+        return response, str(body["userName"]).lower()
+
+    try:
+        response, email = post_with_fault()
+        if fallback:
+            invited = [i for i in admin.invitations(email) if i.get("reason") == "fallback"]
+            if not invited:
+                _state(
+                    "a transient failure sent no invitation",
+                    "invitation_fallback",
+                    email,
+                    None,
+                    admin,
+                )
+            _never_at_the_cap(policy_file, admin, provision, person, post_with_fault)
+            return
+        if response.status != 503 or not response.headers.get("retry-after"):
+            raise StatusMismatch(
+                "a transient failure without fallback did not answer 503 with Retry-After",
+                clause="policy invitation_fallback",
+                expected="503 + Retry-After",
+                actual=f"{response.status} Retry-After={response.headers.get('retry-after')}",
+                exchanges=[response.exchange],
             )
+        if admin.member(email) is not None or admin.invitations(email):
+            _state(
+                "a failed provisioning stored something", "invitation_fallback", None, email, admin
+            )
+    finally:
+        admin.post(faults, {"transient_failures": 0})  # a fault the cap kept from firing
+
+
+def _never_at_the_cap(
+    policy_file: PolicyFile,
+    admin: AdminClient,
+    provision: Callable[[dict[str, Any]], dict[str, Any]],
+    person: Person,
+    post_with_fault: Callable[[], tuple[Response, str]],
+) -> None:
+    """Filled to the cap, a POST meeting a transient failure is refused for the cap and
+    sends no invitation."""
+    if not policy_file.declares("seat_cap"):
         return
-    if response.status != 503 or not response.headers.get("retry-after"):
-        raise StatusMismatch(
-            "a transient failure without fallback did not answer 503 with Retry-After",
-            clause="policy invitation_fallback",
-            expected="503 + Retry-After",
-            actual=f"{response.status} Retry-After={response.headers.get('retry-after')}",
-            exchanges=[response.exchange],
-        )
-    if admin.member(email) is not None or admin.invitations(email):
-        _state("a failed provisioning stored something", "invitation_fallback", None, email, admin)
+    cap = int(policy_file.get("seat_cap"))
+    room = cap - _committed(admin.seats())
+    if room > MAX_FILL:
+        return
+    for _ in range(max(room, 0)):
+        provision(person())
+    response, email = post_with_fault()
+    status = int(policy_file.get("seat_cap_status", 403))
+    expect_scim_error(response, status, clause="policy invitation_fallback")
+    if admin.invitations(email):
+        _state("an invitation was sent at the cap", "invitation_fallback", None, email, admin)
 
 
 @promise("audit_log")
