@@ -248,7 +248,7 @@ def create(
                 stamp = now()
                 would_be = StoredResource(str(uuid.uuid4()), resource_type, data, 1, stamp, stamp)
                 outcome = "skipped" if plan.skip is not None else "ok"
-                hooks.audit(conn, ctx, action, resource_type, None, outcome, plan.skip or "")
+                hooks.audit(conn, ctx, action, resource_type, would_be.id, outcome, plan.skip or "")
                 return _answer(ctx, conn, would_be, 201, attributes, excluded, no_related=True)
             pairs: list[tuple[str, str]] = []
             if members:

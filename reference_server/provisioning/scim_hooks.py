@@ -28,6 +28,7 @@ from reference_server.storage.database import Tx
 __all__ = [
     "UserPlan",
     "audit",
+    "check_cap",
     "check_group_write",
     "deprovision",
     "email_of",
@@ -134,12 +135,13 @@ def release_seat(store: Store, org: OrgState) -> None:
         store.set_billed(org.id, max(seats.billed - 1, seats.used))
 
 
-def _check_cap(store: Store, org: OrgState) -> None:
+def check_cap(store: Store, org: OrgState) -> None:
     """SPEC: "Seat cap: at the cap, provisioning is refused with a clear error and no
     invitation is sent." Committed seats = active seats + pending JIT grants."""
     cap = org.policy.seat_cap
     if cap is None or org.breaks("seat_cap"):
         return
+    store.lock_org(org.id)
     seats = store.seats(org.id, cap)
     if seats.used + seats.pending >= cap:
         raise Refused(
@@ -192,7 +194,7 @@ def plan_user_create(ctx: Ctx, conn: Tx, data: dict[str, Any]) -> UserPlan:
         raise Uniqueness(f"{email} belongs to another organization; remove them there first")
     needs_seat = membership is None or membership.tenant_id != org.id
     if needs_seat:
-        _check_cap(store, org)
+        check_cap(store, org)
     plan = UserPlan(email, account, membership)
     if ctx.state.orgs.take_fault(org.id):
         # SPEC: "A transient failure while provisioning falls back to an email invitation

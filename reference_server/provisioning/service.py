@@ -17,9 +17,14 @@ from typing import Any
 from reference_server.endpoints.common import ServerState
 from reference_server.provisioning.orgs import OrgState, load_org, save_org
 from reference_server.provisioning.policy import Policy
-from reference_server.provisioning.scim_hooks import profile_of, raise_billing, release_seat
+from reference_server.provisioning.scim_hooks import (
+    check_cap,
+    profile_of,
+    raise_billing,
+    release_seat,
+)
 from reference_server.provisioning.store import Invitation, Seats, Store, now
-from reference_server.scim.errors import Conflict, Forbidden, NotFound, Refused, Uniqueness
+from reference_server.scim.errors import Conflict, Forbidden, NotFound, Uniqueness
 from reference_server.storage.database import Tx
 from reference_server.storage.tables import tenants
 
@@ -242,14 +247,8 @@ def add_member(state: ServerState, org_id: str, email: str, role: str) -> dict[s
         if current is not None:
             where = "this" if current.tenant_id == org.id else "another"
             raise Uniqueness(f"{email} already belongs to {where} organization")
-        cap = org.policy.seat_cap
-        if role != "it_admin" and cap is not None and not org.breaks("seat_cap"):
-            used = store.seats(org.id, cap)
-            if used.used + used.pending >= cap:
-                raise Refused(
-                    org.policy.seat_cap_status,
-                    f"seat cap of {cap} reached: raise it in billing or remove a member",
-                )
+        if role != "it_admin":  # IT admins take no paid seat
+            check_cap(store, org)
         store.insert_membership(org.id, account.id, role, "active", None)
         raise_billing(store, org)
         return store.members(org.id, email)[0]

@@ -313,6 +313,13 @@ class Store:
 
     # --- seats -----------------------------------------------------------------------
 
+    def lock_org(self, tenant: str) -> None:
+        """Serialise seat-counting writers of one organization (PostgreSQL: a row lock;
+        SQLite writers are serialised by BEGIN IMMEDIATE already), so two concurrent POSTs
+        cannot both take the last seat."""
+        if not self.tx.sqlite:
+            self.tx.first("SELECT id FROM tenants WHERE id = ? FOR UPDATE", (tenant,))
+
     def seats(self, tenant: str, cap: int | None) -> Seats:
         used = self.tx.first(_USED, (tenant, True))
         pending = self.tx.first(_PENDING, (tenant,))
