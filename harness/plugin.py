@@ -62,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not settings.active:
         return
     _collect_shipped_suite(config)
-    from harness.policy.session import PolicyRun, PolicyXdistHooks
+    from harness.policy.session import PolicyRun
     from harness.run import RUN_KEY, RunState, ScimRun, XdistHooks
 
     state = RunState(settings=settings)
@@ -72,7 +72,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ScimRun(config, state), "scim-run")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistHooks(state), "scim-xdist")
-        config.pluginmanager.register(PolicyXdistHooks(lambda: state.target), "scim-policy-xdist")
 
 
 def _add_profile_markers(config: pytest.Config) -> None:
@@ -105,9 +104,6 @@ def _resolve_target(config: pytest.Config, state: object) -> None:
                 workerinput["scim_url"],
                 workerinput.get("scim_token"),
                 bool(workerinput.get("scim_embedded")),
-                admin_url=workerinput.get("scim_admin_url"),
-                admin_token=workerinput.get("scim_admin_token"),
-                organization=workerinput.get("scim_organization"),
             )
             return
     settings = state.settings

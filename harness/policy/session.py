@@ -1,19 +1,17 @@
 """The pytest side of a policy run: the policy file loaded once (a bad file is a usage
-error before anything is sent), test_policy.py collected only with `--scim-policy`, and the
-embedded server's admin API handed to xdist workers.
+error before anything is sent) and test_policy.py collected only with `--scim-policy`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness.policy.loader import PolicyFile, PolicyFileError, load_policy
 from harness.settings import Settings
 
-__all__ = ["POLICY_KEY", "POLICY_MODULE", "PolicyRun", "PolicyXdistHooks"]
+__all__ = ["POLICY_KEY", "POLICY_MODULE", "PolicyRun"]
 
 POLICY_MODULE = "test_policy.py"
 POLICY_KEY = pytest.StashKey[PolicyFile]()
@@ -42,17 +40,3 @@ class PolicyRun:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.policy is None:  # also when test_policy.py is named explicitly
             items[:] = [i for i in items if i.path.name != POLICY_MODULE]
-
-
-class PolicyXdistHooks:
-    """Controller side of xdist: workers get the embedded server's admin API too."""
-
-    def __init__(self, target_of: Any) -> None:
-        self.target_of = target_of
-
-    def pytest_configure_node(self, node: Any) -> None:
-        target = self.target_of()
-        if target is not None and target.admin_url:
-            node.workerinput["scim_admin_url"] = target.admin_url
-            node.workerinput["scim_admin_token"] = target.admin_token
-            node.workerinput["scim_organization"] = target.organization

@@ -8,7 +8,8 @@ through the admin API of the file's `[admin]` section (the embedded server's own
 not declare (no `seat_cap`) skips with that reason; checks that fill or reset a tenant or
 create organizations run only with --scim-destructive (or against the embedded server, a
 throwaway database). Without --scim-policy this module is not collected at all
-(`harness.policy.session.PolicyRun`).
+(`harness.policy.session.PolicyRun`). They share one organization's seats, so under xdist
+workers they error at once, sending nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def policy_file(pytestconfig: pytest.Config, scim_state: RunState) -> PolicyFile
     loaded = pytestconfig.stash.get(POLICY_KEY, None)
     if loaded is None:
         raise HarnessError("the policy checks run only with --scim-policy FILE")
+    if hasattr(pytestconfig, "workerinput"):
+        raise HarnessError(
+            "the policy checks share one organization's seats and injected failures, so they "
+            "run in one process: run them without -n (e.g. -m policy)"
+        )
     target = scim_state.target
     if target is not None and target.admin_url and target.organization and target.admin_token:
         section = AdminSection(target.admin_url, target.organization, token=target.admin_token)
