@@ -4,8 +4,9 @@ provisioning system" for the promises the policy file declares.
 
 Effects SCIM shows are checked through SCIM; the rest (accounts, seats, logins, audit)
 through the admin API of the file's `[admin]` section (the embedded server's own with
-`--scim-url embedded`). Without it those checks skip and say so; a promise the file does
-not declare (no `seat_cap`) skips with that reason; checks that fill or reset a tenant or
+`--scim-url embedded`). Without it those checks skip and say so; a promise the policy makes
+non-applicable (`seat_cap` null, `delete = "erase"` for re-association) skips with that
+reason, keys left out taking the schema's defaults; checks that fill or reset a tenant or
 create organizations run only with --scim-destructive (or against the embedded server, a
 throwaway database). Without --scim-policy this module is not collected at all
 (`harness.policy.session.PolicyRun`). They share one organization's seats, so under xdist
@@ -175,7 +176,7 @@ def provision(
 
 
 @pytest.fixture
-def sign_in(admin: AdminClient, policy_file: PolicyFile) -> Callable[[str], dict[str, Any]]:
+def sign_in(admin: AdminClient) -> Callable[[str], dict[str, Any]]:
     """`sign_in(email)`: an SSO login that must succeed (jit: creates account and seat)."""
 
     def login(email: str) -> dict[str, Any]:
