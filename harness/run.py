@@ -187,6 +187,8 @@ class ScimRun:
             "filterwarnings",
             "ignore:record_property is incompatible with junit_family:pytest.PytestWarning",
         )
+        if config.option.collectonly or config.option.help:
+            return  # nothing runs: keep the last run's outputs
         if workerinput is None:
             if not getattr(config.option, "xmlpath", None):
                 config.option.xmlpath = str(report_dir / JUNIT_NAME)
@@ -197,7 +199,7 @@ class ScimRun:
                 except ValueError as exc:
                     raise pytest.UsageError(f"--scim-baseline: {exc}") from None
         allure = config.pluginmanager.get_plugin("allure_pytest")
-        if allure is None or config.option.collectonly:
+        if allure is None:
             return
         if getattr(config.option, "allure_report_dir", None):
             state.allure_dir = Path(config.option.allure_report_dir)

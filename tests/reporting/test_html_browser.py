@@ -57,6 +57,15 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+def test_a_missing_browser_fails_in_ci_and_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needs it"):
+        _unavailable("/usr/bin/chromium is absent")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="needs it"):
+        _unavailable("/usr/bin/chromium is absent")
+
+
 def test_the_html_report_in_a_browser(
     pytester: pytest.Pytester, fake_server: Served, browser: Any, tmp_path: Path
 ) -> None:

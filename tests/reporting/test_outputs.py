@@ -166,3 +166,22 @@ def test_checks_record_their_profile_and_policy(
     junit = (pytester.path / "reports" / "junit.xml").read_text(encoding="utf-8")
     assert 'name="scim_profile" value="entra"' in junit
     assert 'name="scim_policy" value="seat_cap"' in junit
+    allure = _allure_results(pytester.path / "reports" / "allure-results")
+    params = {p["name"]: p["value"] for p in allure["test_idp_like[okta]"]["parameters"]}
+    assert params["profile"] == "'okta'"
+    assert _labels(allure["test_policy_seat_cap"], "story") == ["policy seat_cap"]
+
+
+def test_collect_only_keeps_the_last_runs_outputs(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    write_suite(pytester)
+    args = ["--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py"]
+    pytester.runpytest(*args, "-k", "test_passes")
+    reports = pytester.path / "reports"
+    before = {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()}
+    assert sorted(before) == ["junit.xml", "scim-report.html", "scim-report.json"]
+    result = pytester.runpytest(*args, "--co")
+    assert result.ret == pytest.ExitCode.OK
+    assert {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()} == before
+    assert list((reports / "allure-results").glob("*-result.json"))
