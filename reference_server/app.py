@@ -161,7 +161,7 @@ def create_state(settings: ServerSettings) -> ServerState:
         registry=registry,
         repo=repo,
         verifier=TokenVerifier(engine, settings.token_cache_ttl),
-        orgs=OrgCache(repo.db, settings.break_promise),
+        orgs=OrgCache(repo.db, settings.break_promise, settings.allow_break),
         inline=is_sqlite(engine),
         admin_token_hash=hash_token(settings.admin_token) if settings.admin_token else None,
     )

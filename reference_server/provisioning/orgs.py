@@ -20,7 +20,7 @@ import orjson
 from reference_server.provisioning.policy import DEFAULT_POLICY, Policy
 from reference_server.storage.database import Database, Tx
 
-__all__ = ["PLAIN", "OrgCache", "OrgState", "load_org", "save_org"]
+__all__ = ["PLAIN", "OrgCache", "OrgState", "save_org"]
 
 _COLS = (
     "id, name, created, domains, seat_cap, default_team, admin_first_name, admin_last_name,"
@@ -96,7 +96,8 @@ def _policy_from_row(row: tuple[Any, ...]) -> Policy:
     )
 
 
-def load_org(tx: Tx, org_id: str, server_break: str | None = None) -> OrgState | None:
+def _load_org(tx: Tx, org_id: str, breaks: bool, server_break: str | None) -> OrgState | None:
+    """The organization's row; a stored `break` counts only when `breaks` (--allow-break)."""
     row = tx.first(_LOAD, (org_id,))
     if row is None:
         return None
@@ -112,7 +113,7 @@ def load_org(tx: Tx, org_id: str, server_break: str | None = None) -> OrgState |
         scim_enabled=bool(row[11]),
         directory=row[12],
         directory_domains=tuple(orjson.loads(row[13])),
-        broken=policy.broken or server_break,
+        broken=(policy.broken if breaks else None) or server_break,
     )
 
 
@@ -154,9 +155,10 @@ class OrgCache:
     (`POST .../faults`), in process like the cache itself.
     """
 
-    def __init__(self, db: Database, server_break: str | None) -> None:
+    def __init__(self, db: Database, server_break: str | None, allow_break: bool) -> None:
         self._db = db
         self.server_break = server_break
+        self.allow_break = allow_break
         self._cache: dict[str, OrgState] = {}
         self._lock = threading.Lock()
         self.faults: dict[str, int] = {}
@@ -169,11 +171,15 @@ class OrgCache:
         if hit is not None:
             return hit
         with self._db.read() as tx:
-            org = load_org(tx, org_id, self.server_break)
+            org = self.read(tx, org_id)
         if org is not None:
             with self._lock:
                 self._cache[org_id] = org
         return org
+
+    def read(self, tx: Tx, org_id: str) -> OrgState | None:
+        """The organization as stored (no cache), with this server's break settings."""
+        return _load_org(tx, org_id, self.allow_break, self.server_break)
 
     def forget(self, org_id: str) -> None:
         with self._lock:
@@ -191,4 +197,5 @@ class OrgCache:
     def updated(self, org: OrgState, **changes: Any) -> OrgState:
         """`org` with changes; `broken` is recomputed from the policy and the server."""
         new = replace(org, **changes)
-        return replace(new, broken=new.policy.broken or self.server_break)
+        stored = new.policy.broken if self.allow_break else None
+        return replace(new, broken=stored or self.server_break)

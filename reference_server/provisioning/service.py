@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from reference_server.endpoints.common import ServerState
-from reference_server.provisioning.orgs import OrgState, load_org, save_org
+from reference_server.provisioning.orgs import OrgState, save_org
 from reference_server.provisioning.policy import Policy
 from reference_server.provisioning.scim_hooks import (
     check_cap,
@@ -66,7 +66,7 @@ _MANUAL_REFUSED = (
 
 def get_org(state: ServerState, org_id: str) -> OrgState:
     with state.repo.read() as tx:
-        org = load_org(tx, org_id, state.orgs.server_break)
+        org = state.orgs.read(tx, org_id)
     if org is None:
         raise NotFound(f"organization {org_id!r} not found")
     return org
@@ -91,7 +91,7 @@ def change_org(
     policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
     `default_team`)."""
     with state.repo.write() as tx:
-        org = load_org(tx, org_id, state.orgs.server_break)
+        org = state.orgs.read(tx, org_id)
         if org is None:
             raise NotFound(f"organization {org_id!r} not found")
         governed = org.governed or govern or "policy" in changes
@@ -136,7 +136,7 @@ def apply_policy_file(state: ServerState, org_id: str, policy: Policy) -> OrgSta
     """`--policy FILE` on the bootstrap organization: the policy, its domains, its default
     team, a complete admin profile, SSO configured, SCIM enabled, the directory active."""
     with state.repo.write() as tx:
-        org = load_org(tx, org_id, state.orgs.server_break)
+        org = state.orgs.read(tx, org_id)
         assert org is not None
         admin = (org.admin[0] or "Ada", org.admin[1] or "Admin", org.admin[2] or _admin_email(org))
         org = replace(
@@ -196,6 +196,7 @@ def directory_activate(state: ServerState, org_id: str) -> OrgState:
     into the organization's allow-list; users who already exist in the IdP are not
     backfilled"."""
     org = get_org(state, org_id)
+    _has_directory(org)
     merged = tuple(dict.fromkeys((*org.policy.registered_domains, *org.directory_domains)))
     policy = replace(org.policy, registered_domains=merged)
     with state.repo.write() as tx:
@@ -205,10 +206,17 @@ def directory_activate(state: ServerState, org_id: str) -> OrgState:
 def directory_deactivate(state: ServerState, org_id: str) -> OrgState:
     """SPEC: "deactivating it does not" turn manual management back on."""
     org = get_org(state, org_id)
-    if org.directory == "none":
-        raise Conflict("this organization has no directory connection: create one first")
+    _has_directory(org)
     with state.repo.write() as tx:
         return _save(state, tx, replace(org, directory="deactivated"))
+
+
+def _has_directory(org: OrgState) -> None:
+    if org.directory == "none":
+        raise Conflict(
+            "this organization has no directory connection: create one with "
+            "PUT /admin/v1/organizations/{org}/directory first"
+        )
 
 
 def directory_delete(state: ServerState, org_id: str) -> OrgState:
@@ -472,7 +480,7 @@ def signup(state: ServerState, email: str) -> dict[str, Any]:
 
 
 def _manages(state: ServerState, tx: Tx, org_id: str, domain: str) -> bool:
-    org = load_org(tx, org_id, state.orgs.server_break)
+    org = state.orgs.read(tx, org_id)
     if org is None or org.breaks("signup"):
         return False
     return domain in org.policy.registered_domains or domain in org.directory_domains

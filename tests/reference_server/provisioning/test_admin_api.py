@@ -252,3 +252,56 @@ def test_invitations_and_manual_members_without_a_directory(env: Env) -> None:
         env.admin("DELETE", env.org_path(f"/members/{added['account_id']}", org)).status_code == 204
     )
     assert env.members(org) == []
+
+
+def test_a_stored_break_needs_allow_break_to_take_effect(make_env: MakeEnv) -> None:
+    """A policy's `break` set under --allow-break does nothing on a server started without."""
+    testing = make_env(POLICY, "audit_log")
+    testing.ok("PUT", testing.org_path("/policy"), {**POLICY, "seat_cap": 1, "break": "seat_cap"})
+    testing.user()
+    plain = make_env(POLICY)  # the same database, no --allow-break
+    scim = {"Authorization": f"Bearer {testing.token}"}
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": plain.email()}
+    assert_error(plain.scim.post("/Users", json=body, headers=scim), 403)
+
+
+_ODD_VALUES: list[Any] = [None, 0, -1, True, "", " ", "x" * 5000, [], {}, ["a"], {"a": 1}, 1.5]
+_ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("POST", "/organizations", ("name", "domains", "seat_cap", "policy", "admin", "sso")),
+    ("PATCH", "{org}", ("name", "domains", "seat_cap", "default_team", "policy", "admin", "sso")),
+    ("PUT", "{org}/policy", ("accounts", "seat_cap", "registered_domains", "default_team")),
+    ("PUT", "{org}/directory", ("domains",)),
+    ("POST", "{org}/members", ("email", "role")),
+    ("POST", "{org}/invitations", ("email",)),
+    ("POST", "{org}/teams", ("display_name",)),
+    ("POST", "{org}/faults", ("transient_failures",)),
+    ("POST", "/login", ("email", "organization", "method")),
+    ("POST", "/signup", ("email",)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "keys"), _ROUTES, ids=lambda v: str(v))
+def test_odd_values_never_answer_500(
+    env: Env, method: str, path: str, keys: tuple[str, ...]
+) -> None:
+    """Every field of every admin body, with values of every JSON type: a 4xx SCIM error."""
+    path = path.replace("{org}", env.org_path())
+    for key in keys:
+        for value in _ODD_VALUES:
+            response = env.admin(method, path, {key: value})
+            assert response.status_code < 500, (key, value, response.text)
+            if response.status_code >= 400:
+                assert_error(response, response.status_code, response.json().get("scimType"))
+
+
+def test_jit_grant_follows_active(make_env: MakeEnv) -> None:
+    """A JIT user deactivated before the first login cannot sign in; reactivated, can."""
+    env = make_env({**POLICY, "accounts": "jit"})
+    email = env.email()
+    user = env.user(email)
+    assert env.set_active(user["id"], False).status_code == 200
+    assert "suspended" in assert_error(env.login(email), 403)["detail"]
+    env.set_active(user["id"], True)
+    assert env.login(email).status_code == 200
+    assert env.scim.delete(f"/Users/{user['id']}").status_code == 204
+    assert env.seats()["used"] == 0
