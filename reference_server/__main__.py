@@ -96,7 +96,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="policy file (TOML): apply its [policy] table to the bootstrap organization "
         "(registers its domains, creates its default team, completes the admin profile, "
         "configures SSO, enables SCIM, activates the directory connection); without it the "
-        "bootstrap organization is a plain SCIM store. Presets: profiles/policies/*.toml",
+        "bootstrap organization is a plain SCIM store. Its effects show through the admin "
+        "API (give --admin-token). Presets: profiles/policies/*.toml",
     )
     parser.add_argument(
         "--break",

@@ -146,6 +146,7 @@ async def scim_context(request: Request) -> Ctx:
     org = state.orgs.cached(tenant)
     if org is None:
         org = await state.run(state.orgs.load, tenant) or PLAIN
+    # SPEC: "SCIM is configured per organization by an org admin": off means refused.
     if not org.scim_enabled and not org.breaks("scim_switch"):
         raise Forbidden(
             "SCIM provisioning is disabled for this organization: an admin can enable it."

@@ -86,17 +86,17 @@ def _save(state: ServerState, tx: Tx, org: OrgState) -> OrgState:
 def change_org(
     state: ServerState, org_id: str, changes: dict[str, Any], *, govern: bool = False
 ) -> OrgState:
-    """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy,
-    which puts the organization under the provisioning rules, as `govern` does), and the
-    policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
-    `default_team`)."""
+    """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy) and
+    the policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
+    `default_team`); `govern` puts the organization under the rules without changing any."""
     with state.repo.write() as tx:
         org = state.orgs.read(tx, org_id)
         if org is None:
             raise NotFound(f"organization {org_id!r} not found")
-        governed = org.governed or govern or "policy" in changes
-        policy = changes.pop("policy", None) or org.policy
         column_keys = ("registered_domains", "seat_cap", "sso_enforced", "default_team")
+        # Setting any policy key puts a plain organization under the rules it sets.
+        governed = org.governed or govern or any(k in changes for k in ("policy", *column_keys))
+        policy = changes.pop("policy", None) or org.policy
         policy = replace(policy, **{k: changes.pop(k) for k in column_keys if k in changes})
         return _save(state, tx, replace(org, policy=policy, governed=governed, **changes))
 

@@ -469,3 +469,13 @@ def test_login_gate(make_env: MakeEnv, broken: bool) -> None:
     assert response.status_code == (200 if broken else 403)
     if not broken:
         assert "not provisioned" in response.json()["detail"]
+
+
+def test_setting_a_policy_key_governs_a_plain_organization(make_env: MakeEnv) -> None:
+    """A seat cap set on the plain bootstrap organization is enforced from then on."""
+    env = make_env(None)
+    env.user("before-the-cap")
+    env.ok("PATCH", env.org_path(), {"seat_cap": 1})
+    assert env.ok("GET", env.org_path())["policy"]["seat_cap"] == 1
+    env.user()
+    assert "seat cap of 1 reached" in assert_error(env.post_user(), 403)["detail"]
