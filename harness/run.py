@@ -1,8 +1,9 @@
 """The hooks of an active SCIM run (registered by harness.plugin only with --scim-url).
 
 Grades each phase by keyword, attaches the masked exchange to pytest's report (so it
-reaches the terminal, JUnit and xdist's controller), and on the controller writes the JSON
-report and prints the per-area summary.
+reaches the terminal, JUnit, Allure and xdist's controller), points JUnit XML and Allure
+results into the report folder by default, and on the controller writes the JSON and HTML
+reports, applies the --scim-baseline gate and prints the per-area and per-profile summary.
 """
 
 from __future__ import annotations
