@@ -220,6 +220,14 @@ def _delete(scim: ScimClient, created: CreatedResources, path: str) -> Response:
     return response
 
 
+@pytest.fixture
+def deprovision(
+    scim: ScimClient, capabilities: Capabilities, created: CreatedResources
+) -> Callable[[dict[str, Any]], Response]:
+    """`deprovision(user)`: the IdP's unassign, a DELETE of the User (200 or 204)."""
+    return lambda user: _delete(scim, created, f"{_users(capabilities)}/{user['id']}")
+
+
 def _patch_active(scim: ScimClient, path: str, active: bool) -> Response:
     body = {
         "schemas": [PATCH_OP],
@@ -416,11 +424,9 @@ def test_policy_seat_billing(
 def test_policy_seat_release(
     policy_file: PolicyFile,
     admin: AdminClient,
-    scim: ScimClient,
     scim_state: RunState,
-    capabilities: Capabilities,
-    created: CreatedResources,
     onboard: Callable[..., tuple[dict[str, Any], str]],
+    deprovision: Callable[[dict[str, Any]], Response],
 ) -> None:
     """SPEC: "removing users does not lower it until a billing reconciliation (another vendor
     frees the seat at once: a policy setting)"."""
@@ -429,7 +435,7 @@ def test_policy_seat_release(
         _require_destructive(scim_state, "runs a billing reconciliation of the tenant")
     user, _ = onboard()
     held = admin.seats()
-    _delete(scim, created, f"{_users(capabilities)}/{user['id']}")
+    deprovision(user)
     after = admin.seats()
     billed = _num(held.get("billed"))
     if _num(after.get("used")) >= _num(held.get("used")):
@@ -592,14 +598,7 @@ def test_policy_deactivation(
     expect_status(admin.login(email), 200, why="a provisioned user could not sign in")
     expect_status(_patch_active(scim, path, False), 200, 204, clause="policy deactivation")
     refused = admin.login(email)
-    if refused.status != 403:
-        raise StatusMismatch(
-            "a deactivated user can still sign in",
-            clause="policy deactivation",
-            expected="403",
-            actual=str(refused.status),
-            exchanges=[refused.exchange],
-        )
+    expect_status(refused, 403, clause="policy deactivation", why="a suspended user signed in")
     expect_status(_patch_active(scim, path, True), 200, 204, clause="policy deactivation")
     restored = admin.login(email)
     expect_status(restored, 200, why="reactivation did not restore sign-in")
@@ -609,10 +608,8 @@ def test_policy_deactivation(
 def test_policy_delete_account(
     policy_file: PolicyFile,
     admin: AdminClient,
-    scim: ScimClient,
-    capabilities: Capabilities,
-    created: CreatedResources,
     onboard: Callable[..., tuple[dict[str, Any], str]],
+    deprovision: Callable[[dict[str, Any]], Response],
 ) -> None:
     """SPEC: "Deprovisioning ... keeps the account and its authentication record. (Another
     vendor's DELETE erases the account for good ...: a policy setting.)" """
@@ -621,7 +618,7 @@ def test_policy_delete_account(
     account = admin.account(email)
     if account is None:
         raise Blocked(f"no account for {email} after provisioning and sign-in")
-    _delete(scim, created, f"{_users(capabilities)}/{user['id']}")
+    deprovision(user)
     after = admin.account(email)
     if mode == "keep_account" and (after is None or after.get("id") != account.get("id")):
         _state("keep_account: DELETE erased the account", "delete_account", account, after, admin)
@@ -633,13 +630,11 @@ def test_policy_delete_account(
 def test_policy_reassociation(
     policy_file: PolicyFile,
     admin: AdminClient,
-    scim: ScimClient,
-    capabilities: Capabilities,
-    created: CreatedResources,
     onboard: Callable[..., tuple[dict[str, Any], str]],
     provision: Callable[[dict[str, Any]], dict[str, Any]],
     sign_in: Callable[[str], dict[str, Any]],
     person: Person,
+    deprovision: Callable[[dict[str, Any]], Response],
 ) -> None:
     """SPEC: "Provisioning the same person again re-associates the existing account." """
     needs(policy_file, "delete", "keep_account")
@@ -647,7 +642,7 @@ def test_policy_reassociation(
     account = admin.account(email)
     if account is None:
         raise Blocked(f"no account for {email} after provisioning and sign-in")
-    _delete(scim, created, f"{_users(capabilities)}/{user['id']}")
+    deprovision(user)
     again = person()
     again["userName"] = user["userName"]
     again["emails"] = [{"value": user["userName"], "type": "work", "primary": True}]
@@ -666,10 +661,8 @@ def test_policy_reassociation(
 def test_policy_sso_enforcement(
     policy_file: PolicyFile,
     admin: AdminClient,
-    scim: ScimClient,
-    capabilities: Capabilities,
-    created: CreatedResources,
     onboard: Callable[..., tuple[dict[str, Any], str]],
+    deprovision: Callable[[dict[str, Any]], Response],
 ) -> None:
     """SPEC: "Without SSO enforcement a removed user may still sign in by other methods; with
     it, never." """
@@ -677,18 +670,11 @@ def test_policy_sso_enforcement(
     if not enforced and policy_file.get("delete") == "erase":
         pytest.skip("policy delete=erase: a removed user has no account left to sign in with")
     user, email = onboard()
-    _delete(scim, created, f"{_users(capabilities)}/{user['id']}")
+    deprovision(user)
     response = admin.login(email, method="password")
     expected = 403 if enforced else 200
-    if response.status != expected:
-        raise StatusMismatch(
-            f"a removed user's password login with sso_enforced={json.dumps(enforced)} answered "
-            f"{response.status}",
-            clause="policy sso_enforcement",
-            expected=str(expected),
-            actual=str(response.status),
-            exchanges=[response.exchange],
-        )
+    why = f"a removed user's password login, sso_enforced={json.dumps(enforced)}"
+    expect_status(response, expected, clause="policy sso_enforcement", why=why)
 
 
 @promise("member_role")
@@ -822,14 +808,8 @@ def test_policy_token_rotation(
             rotated = admin.expect(admin.post(f"{tokens}/{token_id}/regenerate"), 200, 201)
             second = str(rotated.get("token") or "")
             stale = old.get(users, params={"count": 1})
-            if stale.status != 401:
-                raise StatusMismatch(
-                    "the regenerated token's old secret still works",
-                    clause="policy token_rotation",
-                    expected="401",
-                    actual=str(stale.status),
-                    exchanges=[stale.exchange],
-                )
+            why = "the regenerated token's old secret still works"
+            expect_status(stale, 401, clause="policy token_rotation", why=why)
         with _scim_as(scim, second) as new:
             expect_status(
                 new.get(users, params={"count": 1}), 200, why="the new secret was refused"
@@ -1163,14 +1143,8 @@ def test_policy_signup(policy_file: PolicyFile, admin: AdminClient, person: Pers
         pytest.skip("the policy registers no domains (registered_domains): none is SCIM-managed")
     _scim_managed(admin)
     response = admin.post("/signup", {"email": str(person()["userName"]).lower()})
-    if response.status != 403:
-        raise StatusMismatch(
-            "self-signup on a SCIM-managed domain was not refused",
-            clause="policy signup",
-            expected="403",
-            actual=str(response.status),
-            exchanges=[response.exchange],
-        )
+    why = "self-signup on a SCIM-managed domain was not refused"
+    expect_status(response, 403, clause="policy signup", why=why)
 
 
 @promise("login_gate")
@@ -1178,11 +1152,5 @@ def test_policy_login_gate(admin: AdminClient, person: Person) -> None:
     """SPEC: "Just-in-time mode: a provisioned user only gains permission to sign in with SSO":
     a person never provisioned cannot sign in."""
     response = admin.login(str(person()["userName"]).lower())
-    if response.status != 403:
-        raise StatusMismatch(
-            "an unprovisioned person's SSO login was not refused",
-            clause="policy login_gate",
-            expected="403",
-            actual=str(response.status),
-            exchanges=[response.exchange],
-        )
+    why = "an unprovisioned person's SSO login was not refused"
+    expect_status(response, 403, clause="policy login_gate", why=why)
