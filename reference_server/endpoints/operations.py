@@ -213,6 +213,22 @@ def _not_found(resource_type: str, rid: str) -> NotFound:
     return NotFound(f"{resource_type} {rid!r} not found.")
 
 
+def _current(
+    ctx: Ctx,
+    conn: Tx,
+    resource_type: str,
+    rid: str,
+    if_match: str | None,
+    if_none_match: str | None,
+) -> StoredResource:
+    """The resource a write changes, locked; 404 when absent, 412 on a stale precondition."""
+    cur = ctx.state.repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
+    if cur is None:
+        raise _not_found(resource_type, rid)
+    check_write_preconditions(if_match, if_none_match, cur.version)
+    return cur
+
+
 # --- operations ------------------------------------------------------------------------
 
 
@@ -308,10 +324,7 @@ def replace(
     with hooks.refusals(ctx, action, resource_type, rid):
         reg, repo = ctx.state.registry, ctx.state.repo
         with repo.write() as conn:
-            cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
-            if cur is None:
-                raise _not_found(resource_type, rid)
-            check_write_preconditions(if_match, if_none_match, cur.version)
+            cur = _current(ctx, conn, resource_type, rid, if_match, if_none_match)
             data = prepare_replace(reg, resource_type, cur.data, body)
             detail = ""
             if resource_type == "Group":
@@ -363,10 +376,7 @@ def _patch(
 ) -> Outcome:
     reg, repo = ctx.state.registry, ctx.state.repo
     with repo.write() as conn:
-        cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
-        if cur is None:
-            raise _not_found(resource_type, rid)
-        check_write_preconditions(if_match, if_none_match, cur.version)
+        cur = _current(ctx, conn, resource_type, rid, if_match, if_none_match)
         outcome = apply_patch(reg, resource_type, cur.data, body, rid)
         detail = ""
         if resource_type == "User" and ctx.org.governed:
@@ -450,10 +460,7 @@ def delete(
     with hooks.refusals(ctx, action, resource_type, rid), repo.write() as conn:
         if resource_type == "Group":
             hooks.check_group_write(ctx, "DELETE")
-        cur = repo.get(conn, ctx.tenant, resource_type, rid, for_update=True)
-        if cur is None:
-            raise _not_found(resource_type, rid)
-        check_write_preconditions(if_match, if_none_match, cur.version)
+        _current(ctx, conn, resource_type, rid, if_match, if_none_match)
         detail = ""
         if ctx.org.governed:
             if resource_type == "User":
