@@ -135,9 +135,20 @@ _TEAM_BY_NAME = (
     "SELECT id FROM resources WHERE tenant_id = ? AND resource_type = 'Group'"
     " AND display_name_lower = ? ORDER BY created, id LIMIT 1"
 )
-_USED = "SELECT count(*) FROM memberships WHERE tenant_id = ? AND seat = ?"
-_PENDING = "SELECT count(*) FROM sso_grants WHERE tenant_id = ?"
-_BILLED = "SELECT billed_seats FROM tenants WHERE id = ?"
+# Seat counters (tenants.used_seats, pending_seats): changed with every membership and
+# grant row, in the same transaction, by the methods below and nowhere else.
+_SEATS = "SELECT used_seats, billed_seats, pending_seats FROM tenants WHERE id = ?"
+_USED_DELTA = "UPDATE tenants SET used_seats = used_seats + ? WHERE id = ?"
+_PENDING_DELTA = "UPDATE tenants SET pending_seats = pending_seats + ? WHERE id = ?"
+_RELEASE_SEAT = (
+    "UPDATE tenants SET used_seats = used_seats - 1 WHERE id ="
+    " (SELECT tenant_id FROM memberships WHERE account_id = ? AND seat = ?)"
+)
+_RELEASE_GRANT = (
+    "UPDATE tenants SET pending_seats = pending_seats - 1 WHERE id = ? AND EXISTS"
+    " (SELECT 1 FROM sso_grants WHERE tenant_id = ? AND scim_user_id = ?)"
+)
+_CLEAR_USED = "UPDATE tenants SET used_seats = 0 WHERE id = ?"
 _SET_BILLED = "UPDATE tenants SET billed_seats = ? WHERE id = ?"
 _GRANT_BY_EMAIL = "SELECT scim_user_id, active FROM sso_grants WHERE tenant_id = ? AND email = ?"
 _GRANT_BY_SCIM = "SELECT email, active FROM sso_grants WHERE tenant_id = ? AND scim_user_id = ?"
@@ -232,7 +243,7 @@ class Store:
             self.tx.run(_SET_METHODS, (orjson.dumps(methods).decode(), account.id))
 
     def delete_account(self, account_id: str) -> None:
-        self.tx.run(_DELETE_MEMBERSHIP, (account_id,))
+        self.delete_membership(account_id)
         self.tx.run(_DELETE_ACCOUNT, (account_id,))
 
     def accounts(self, email: str | None) -> list[tuple[Account, str | None]]:
@@ -267,19 +278,27 @@ class Store:
             _INSERT_MEMBERSHIP,
             (m.account_id, m.tenant_id, m.role, m.status, m.scim_user_id, m.seat, m.created),
         )
+        if seat:
+            self.tx.run(_USED_DELTA, (1, tenant))
         return m
 
     def delete_membership(self, account_id: str) -> None:
+        self.tx.run(_RELEASE_SEAT, (account_id, True))
         self.tx.run(_DELETE_MEMBERSHIP, (account_id,))
 
     def delete_memberships(self, tenant: str) -> None:
+        self.tx.run(_CLEAR_USED, (tenant,))
         self.tx.run(_DELETE_TENANT_MEMBERSHIPS, (tenant,))
 
     def set_status(self, account_id: str, status: str) -> None:
         self.tx.run(_SET_STATUS, (status, account_id))
 
     def set_role(self, account_id: str, role: str) -> None:
-        self.tx.run(_SET_ROLE, (role, role != "it_admin", account_id))
+        current = self.membership_of(account_id)
+        seat = role != "it_admin"
+        self.tx.run(_SET_ROLE, (role, seat, account_id))
+        if current is not None and current.seat != seat:
+            self.tx.run(_USED_DELTA, (1 if seat else -1, current.tenant_id))
 
     def link(self, account_id: str, scim_user_id: str | None) -> None:
         self.tx.run(_LINK, (scim_user_id, account_id))
@@ -321,15 +340,9 @@ class Store:
             self.tx.first("SELECT id FROM tenants WHERE id = ? FOR UPDATE", (tenant,))
 
     def seats(self, tenant: str, cap: int | None) -> Seats:
-        used = self.tx.first(_USED, (tenant, True))
-        pending = self.tx.first(_PENDING, (tenant,))
-        billed = self.tx.first(_BILLED, (tenant,))
-        return Seats(
-            int(used[0]) if used else 0,
-            int(billed[0]) if billed else 0,
-            cap,
-            int(pending[0]) if pending else 0,
-        )
+        row = self.tx.first(_SEATS, (tenant,))
+        used, billed, pending = row if row else (0, 0, 0)
+        return Seats(int(used), int(billed), cap, int(pending))
 
     def set_billed(self, tenant: str, billed: int) -> None:
         self.tx.run(_SET_BILLED, (billed, tenant))
@@ -346,11 +359,13 @@ class Store:
 
     def insert_grant(self, tenant: str, email: str, scim_user_id: str, active: bool) -> None:
         self.tx.run(_INSERT_GRANT, (tenant, email.lower(), scim_user_id, active, now()))
+        self.tx.run(_PENDING_DELTA, (1, tenant))
 
     def set_grant(self, tenant: str, scim_user_id: str, active: bool) -> None:
         self.tx.run(_SET_GRANT, (active, tenant, scim_user_id))
 
     def delete_grant(self, tenant: str, scim_user_id: str) -> None:
+        self.tx.run(_RELEASE_GRANT, (tenant, tenant, scim_user_id))
         self.tx.run(_DELETE_GRANT, (tenant, scim_user_id))
 
     # --- invitations -----------------------------------------------------------------

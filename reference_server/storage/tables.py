@@ -51,6 +51,10 @@ tenants = Table(
     Column("domains", Text, nullable=False, server_default="[]"),
     Column("seat_cap", Integer),
     Column("billed_seats", Integer, nullable=False, server_default="0"),
+    # Seats in use and pending just-in-time grants, kept in the transaction of every change
+    # (migration 0005): a seat check reads one row instead of counting the memberships.
+    Column("used_seats", Integer, nullable=False, server_default="0"),
+    Column("pending_seats", Integer, nullable=False, server_default="0"),
     # Display name of the team (SCIM Group) that receives new users no group placed.
     Column("default_team", String(200)),
     Column("admin_first_name", String(200)),

@@ -479,3 +479,35 @@ def test_setting_a_policy_key_governs_a_plain_organization(make_env: MakeEnv) ->
     assert env.ok("GET", env.org_path())["policy"]["seat_cap"] == 1
     env.user()
     assert "seat cap of 1 reached" in assert_error(env.post_user(), 403)["detail"]
+
+
+def _counted(env: Env, org: str) -> tuple[int, int]:
+    """(seats in use, pending grants) counted from the rows, not the counters."""
+    with env.state.repo.read() as tx:
+        used = tx.first(
+            "SELECT count(*) FROM memberships WHERE tenant_id = ? AND seat = ?", (org, True)
+        )
+        pending = tx.first("SELECT count(*) FROM sso_grants WHERE tenant_id = ?", (org,))
+    return int(used[0]), int(pending[0])
+
+
+def test_seat_counters_agree_with_the_rows(make_env: MakeEnv) -> None:
+    """The counters a seat check reads follow every membership and grant change."""
+    env = make_env(
+        {**POLICY, "seat_cap": 20, "accounts": "jit", "group_delete_removes_members": True}
+    )
+    users = [env.user(env.email()) for _ in range(4)]
+    env.login(users[0]["userName"])
+    env.login(users[1]["userName"])
+    member = env.member(users[1]["userName"])
+    assert member is not None
+    path = env.org_path(f"/members/{member['account_id']}")
+    env.ok("PATCH", path, {"role": "it_admin"})
+    env.scim.delete(f"/Users/{users[2]['id']}")  # a pending grant goes
+    group = env.group("g", [users[0]["id"], users[3]["id"]]).json()
+    env.scim.delete(f"/Groups/{group['id']}")  # a member and a grant go
+    seats = env.seats()
+    assert (seats["used"], seats["pending"]) == _counted(env, env.org) == (0, 0)
+    env.ok("PATCH", path, {"role": "member"})
+    seats = env.seats()
+    assert (seats["used"], seats["pending"]) == _counted(env, env.org) == (1, 0)
