@@ -27,7 +27,7 @@ from reference_server.endpoints import resources as res
 from reference_server.endpoints.common import BASE_PATH, ScimResponse, ServerState
 from reference_server.provisioning import service
 from reference_server.provisioning.orgs import OrgCache
-from reference_server.provisioning.policy import parse_policy
+from reference_server.provisioning.policy import parse_policy, validator
 from reference_server.scim.errors import (
     ERROR_SCHEMA,
     MethodNotAllowed,
@@ -150,6 +150,7 @@ def create_state(settings: ServerSettings) -> ServerState:
         if settings.policy is not None
         else None
     )
+    validator()  # the policy schema, read once (the admin API validates with it)
     engine = create_engine(settings.database_url)
     upgrade(engine)
     registry = load_registry()

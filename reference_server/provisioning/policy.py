@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,14 @@ __all__ = [
     "Policy",
     "load_policy_file",
     "parse_policy",
+    "validator",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "profiles" / "policies" / "policy.schema.json"
+_SCHEMA = Path("policies") / "policy.schema.json"
+_CHECKOUT = Path(__file__).resolve().parents[2] / "profiles" / _SCHEMA
+# Where a regular (non-editable) install keeps the profiles, as the harness looks for them.
+_INSTALLED = Path(sys.prefix) / "share" / "scim-conformance" / "profiles" / _SCHEMA
+SCHEMA_PATH = _CHECKOUT if _CHECKOUT.is_file() or not _INSTALLED.is_file() else _INSTALLED
 
 # The promises a policy check enforces; each is also a `--break` name (ARCHITECTURE.md,
 # "Promises").
@@ -106,8 +112,13 @@ DEFAULT_POLICY = Policy()
 
 
 @functools.cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def validator() -> jsonschema.protocols.Validator:
+    """The schema's validator, built once; the server builds it at start, so a missing
+    schema file stops the start instead of failing a request."""
+    try:
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuntimeError(f"the policy schema is missing: {exc}") from None
     cls = jsonschema.validators.validator_for(schema)
     validator: jsonschema.protocols.Validator = cls(schema)
     return validator
@@ -124,7 +135,7 @@ def parse_policy(table: Any, *, allow_break: bool) -> Policy:
     """
     if not isinstance(table, dict):
         raise InvalidValue("The policy must be a JSON object (the [policy] table).")
-    errors = sorted(_validator().iter_errors(table), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator().iter_errors(table), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         where = ".".join(str(p) for p in first.absolute_path) or "policy"
