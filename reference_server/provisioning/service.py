@@ -393,13 +393,18 @@ def login(state: ServerState, email: str, org_id: str, method: str) -> dict[str,
             assert account is not None
             store.add_method(account, method)
             return _signed_in(account.id, org.id, False, membership.seat)
-        grant = store.grant_by_email(org.id, email)
-        if grant is not None and method == "sso":
+        grant = store.grant_by_email(org.id, email) if method == "sso" else None
+        invitation = store.pending_invitation(org.id, email)
+        if (grant is not None or invitation is not None) and membership is not None:
+            # A member elsewhere (added there since) is not moved by signing in here.
+            if not org.breaks("one_organization"):
+                raise Forbidden(f"{email} belongs to another organization; remove them there first")
+            store.delete_membership(membership.account_id)
+        if grant is not None:
             if not grant[1]:
                 raise Forbidden(f"{email} is suspended in this organization")
             return _first_login(state, store, org, email, grant[0])
-        invitation = store.pending_invitation(org.id, email)
-        if invitation is not None and membership is None:
+        if invitation is not None:
             store.set_invitation(org.id, invitation.id, "accepted")
             return _join(store, org, email, None, method)
         if account is not None and method == "password":

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from reference_server.scim.errors import Conflict
 from reference_server.scim.resources import format_timestamp
 from reference_server.storage.database import Tx
 
@@ -228,8 +229,15 @@ class Store:
     def insert_account(self, email: str, profile: dict[str, Any], methods: list[str]) -> Account:
         fields = [profile.get(k) for k in PROFILE_FIELDS]
         row = (str(uuid.uuid4()), email.lower(), *fields, orjson.dumps(methods).decode(), now())
-        self.tx.run(_INSERT_ACCOUNT, row)
+        self._insert(_INSERT_ACCOUNT, row, f"an account for {email} was just created")
         return _account(row)
+
+    def _insert(self, sql: str, row: tuple[Any, ...], what: str) -> None:
+        """An INSERT that a concurrent request may have beaten: 409, never a 500."""
+        try:
+            self.tx.run(sql, row)
+        except self.tx.integrity_error:
+            raise Conflict(f"{what} by a concurrent request: retry") from None
 
     def update_profile(self, account_id: str, profile: dict[str, Any]) -> None:
         self.tx.run(_UPDATE_PROFILE, (*(profile.get(k) for k in PROFILE_FIELDS), account_id))
@@ -274,9 +282,10 @@ class Store:
     ) -> Membership:
         seat = role != "it_admin"  # IT admins take no paid seat
         m = Membership(account_id, tenant, role, status, scim_user_id, seat, now())
-        self.tx.run(
+        self._insert(
             _INSERT_MEMBERSHIP,
             (m.account_id, m.tenant_id, m.role, m.status, m.scim_user_id, m.seat, m.created),
+            "a membership of this account was just created",
         )
         if seat:
             self.tx.run(_USED_DELTA, (1, tenant))

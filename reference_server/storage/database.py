@@ -41,6 +41,11 @@ class Tx:
     def sqlite(self) -> bool:
         return self._db.sqlite
 
+    @property
+    def integrity_error(self) -> type[Exception]:
+        """The driver's IntegrityError (a unique or key constraint refused a write)."""
+        return self._db.integrity_error
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self._cur
         cur.execute(self._db.native(sql), params)

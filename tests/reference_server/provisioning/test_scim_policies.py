@@ -511,3 +511,16 @@ def test_seat_counters_agree_with_the_rows(make_env: MakeEnv) -> None:
     env.ok("PATCH", path, {"role": "member"})
     seats = env.seats()
     assert (seats["used"], seats["pending"]) == _counted(env, env.org) == (1, 0)
+
+
+def test_jit_login_of_someone_who_joined_elsewhere_is_refused(make_env: MakeEnv) -> None:
+    """Provisioned (JIT) here, then added to another organization: the first SSO login here
+    does not move them (one organization at a time) and never answers 500."""
+    env = make_env({**POLICY, "accounts": "jit"})
+    email = env.email()
+    env.user(email)
+    other, _ = env.new_org()
+    env.ok("POST", env.org_path("/members", other), {"email": email, "role": "member"}, 201)
+    refused = assert_error(env.login(email), 403)
+    assert "belongs to another organization" in refused["detail"]
+    assert env.member(email, other) is not None
