@@ -35,7 +35,7 @@ class Target:
     """Where the suite sends requests, and with which token."""
 
     url: str
-    token: str | None
+    token: str | None = field(repr=False)
     embedded: bool = False
     admin_url: str | None = None
     admin_token: str | None = field(default=None, repr=False)

@@ -196,7 +196,7 @@ class Settings:
     """The resolved options of one run."""
 
     url: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in a traceback or report
     profiles: tuple[str, ...] = ()
     timeout: float = 10.0
     destructive: bool = False

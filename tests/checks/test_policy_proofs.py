@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -211,6 +212,25 @@ def start_server(preset: Path, folder: Path, *extra: str) -> Served:
     raise AssertionError("the reference server did not start:\n" + "".join(output[-30:]))
 
 
+_TOKEN_VALUE = re.compile(r'\\?"token\\?":\s*\\?"([^"\\]*)')
+
+
+def _leaks(report_dir: Path, served: Served) -> list[str]:
+    """Secrets a run's reports show: the SCIM or admin token, or a token handed out."""
+    found = []
+    for path in sorted(p for p in report_dir.rglob("*") if p.is_file()):
+        text = path.read_text("utf-8", errors="replace")
+        found += [
+            f"{path.name}: a run token"
+            for t in (served.scim_token, served.admin_token)
+            if t in text
+        ]
+        found += [
+            f"{path.name}: token {v[:4]}..." for v in _TOKEN_VALUE.findall(text) if v != "***"
+        ]
+    return found
+
+
 class _Records:
     def __init__(self) -> None:
         self.collector = Collector()
@@ -250,6 +270,7 @@ class PolicyProofs:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.leaks: dict[tuple[str, str], list[str]] = {}
 
     @cached_property
     def clean(self) -> dict[str, Outcomes]:
@@ -299,6 +320,7 @@ class PolicyProofs:
                         results[promise, preset] = run_inline(
                             served, policy, folder / "report", f"test_policy_{promise}"
                         )
+                        self.leaks[promise, preset] = _leaks(folder / "report", served)
                     finally:
                         served.stop()
             finally:
@@ -337,6 +359,16 @@ def test_check_fails_in_its_other_mode(proofs: PolicyProofs, promise: str, prese
     outcome = proofs.broken[promise, preset].get(check)
     assert outcome is not None, f"{check} did not run with --break {promise} under {preset}"
     assert outcome[0] == "failed", f"{check} did not fail with --break {promise} under {preset}"
+
+
+def test_reports_never_show_a_secret(proofs: PolicyProofs) -> None:
+    """The failing runs' reports (JSON, HTML, JUnit, Allure) carry their exchanges and
+    tracebacks: no run token, and no token the admin API handed out, shows in them (a
+    Settings repr in JUnit's traceback once did)."""
+    assert proofs.broken
+    assert proofs.leaks
+    leaked = {pair: found for pair, found in proofs.leaks.items() if found}
+    assert not leaked, leaked
 
 
 def test_skips_say_why(proofs: PolicyProofs) -> None:
