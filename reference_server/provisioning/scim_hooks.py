@@ -192,8 +192,16 @@ def plan_user_create(ctx: Ctx, conn: Tx, data: dict[str, Any]) -> UserPlan:
         # SPEC: "A person belongs to one organization at a time: provisioning someone who
         # is a member elsewhere does not move them."
         raise Uniqueness(f"{email} belongs to another organization; remove them there first")
-    needs_seat = membership is None or membership.tenant_id != org.id
-    if needs_seat:
+    here = membership is not None and membership.tenant_id == org.id
+    linked = membership.scim_user_id if membership is not None and here else None
+    grant = store.grant_by_email(org.id, email)
+    if linked is not None or grant is not None:
+        # userName is unique, but the email can also come from `emails`: one User per person.
+        raise Uniqueness(
+            f"{email} is already provisioned in this organization as User "
+            f"{linked or (grant[0] if grant else '')}"
+        )
+    if not here:
         check_cap(store, org)
     plan = UserPlan(email, account, membership)
     if ctx.state.orgs.take_fault(org.id):

@@ -524,3 +524,17 @@ def test_jit_login_of_someone_who_joined_elsewhere_is_refused(make_env: MakeEnv)
     refused = assert_error(env.login(email), 403)
     assert "belongs to another organization" in refused["detail"]
     assert env.member(email, other) is not None
+
+
+@pytest.mark.parametrize("accounts", ["eager", "jit"])
+def test_one_user_per_person(make_env: MakeEnv, accounts: str) -> None:
+    """A second User whose email (from `emails`) names an already provisioned person: 409."""
+    env = make_env({**POLICY, "accounts": accounts})
+    email = env.email()
+    first = env.user(email)
+    again = env.post_user("someone-else", emails=[{"value": email, "primary": True}])
+    body = assert_error(again, 409, "uniqueness")
+    assert (
+        body["detail"]
+        == f"{email} is already provisioned in this organization as User {first['id']}"
+    )
