@@ -1096,42 +1096,50 @@ def _never_at_the_cap(
 def test_policy_audit_log(
     admin: AdminClient,
     scim: ScimClient,
-    scim_state: RunState,
     capabilities: Capabilities,
-    provision: Callable[[dict[str, Any]], dict[str, Any]],
+    created: CreatedResources,
     person: Person,
 ) -> None:
     """SPEC: "Every SCIM event is written to an audit log (who: which token; what; which
     resource; outcome; when), readable by the admin." Refused writes included."""
-    body = person()
-    user = provision(body)
+    users = _users(capabilities)
+    tokens = admin.org_path("/tokens")
+    issued = admin.expect(admin.post(tokens), 201)
+    token_id, secret = str(issued.get("id") or ""), str(issued.get("token") or "")
+    try:
+        with _scim_as(scim, secret) as theirs:  # a token whose id the log must name
+            body = person()
+            response = theirs.post(users, json=body)
+            expect_status(response, 201, why="provisioning with a fresh token failed")
+            user = response.json_object()
+            created.add(users, user)
+            refused_before = len(admin.audit(action="user.create", outcome="refused"))
+            duplicate = theirs.post(users, json=body)
+            why = "a duplicate userName was accepted"
+            expect_status(duplicate, 409, clause="policy audit_log", why=why)
+    finally:
+        admin.delete(f"{tokens}/{token_id}")
     events = admin.audit(resource_id=user["id"])
     made = [e for e in events if e.get("action") == "user.create" and e.get("outcome") == "ok"]
     if not made:
         _state("no audit event for a create", "audit_log", "user.create ok", events, admin)
-    token = scim_state.target.token if scim_state.target else None
     event = made[-1]
-    missing = [k for k in ("actor", "time", "resource_type") if not event.get(k)]
-    if missing or (token and token in json.dumps(event)):
+    if event.get("actor") != token_id or not event.get("time") or secret in json.dumps(event):
         _state(
-            "an audit event lacks who/when/what, or shows the token",
+            "the create's audit event does not name its token (by id) and a time",
             "audit_log",
-            missing,
+            f"actor {token_id}, a time, never the secret",
             event,
             admin,
         )
-    refused_before = len(admin.audit(action="user.create", outcome="refused"))
-    duplicate = scim.post(_users(capabilities), json=body)
-    expect_status(
-        duplicate, 409, clause="policy audit_log", why="a duplicate userName was accepted"
-    )
     refused = admin.audit(action="user.create", outcome="refused")
-    if len(refused) <= refused_before:
+    mine = [e for e in refused[refused_before:] if e.get("actor") == token_id]
+    if not mine:
         _state(
-            "a refused write left no audit event",
+            "a refused write left no audit event naming its token",
             "audit_log",
-            refused_before + 1,
-            len(refused),
+            f"a refused user.create by {token_id}",
+            refused[refused_before:],
             admin,
         )
 
