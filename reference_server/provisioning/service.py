@@ -276,7 +276,8 @@ def remove_member(state: ServerState, org_id: str, account_id: str) -> None:
 
 
 def set_role(state: ServerState, org_id: str, account_id: str, role: str) -> dict[str, Any]:
-    """SPEC: "roles are not mapped from the IdP; admins can still change roles"."""
+    """SPEC: "roles are not mapped from the IdP; admins can still change roles" (also while
+    SCIM manages the organization). Leaving IT admin takes a paid seat: the cap applies."""
     org = get_org(state, org_id)
     with state.repo.write() as tx:
         store = Store(tx)
@@ -284,6 +285,8 @@ def set_role(state: ServerState, org_id: str, account_id: str, role: str) -> dic
         account = store.account_by_id(account_id)
         if current is None or current.tenant_id != org.id or account is None:
             raise NotFound(f"account {account_id!r} is not a member of this organization")
+        if not current.seat and role != "it_admin":
+            check_cap(store, org)
         store.set_role(account_id, role)
         raise_billing(store, org)
         return store.members(org.id, account.email)[0]
@@ -450,6 +453,7 @@ def _join(
     method: str,
     profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    check_cap(store, org)  # an invitation or a JIT grant may outlast free seats
     account = store.account_by_email(email)
     created = account is None
     if account is None:
