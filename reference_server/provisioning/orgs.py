@@ -160,6 +160,8 @@ class OrgCache:
         self.server_break = server_break
         self.allow_break = allow_break
         self._cache: dict[str, OrgState] = {}
+        # Bumped by `forget`: a load that read before a change never caches the old state.
+        self._generation: dict[str, int] = {}
         self._lock = threading.Lock()
         self.faults: dict[str, int] = {}
 
@@ -170,11 +172,13 @@ class OrgCache:
         hit = self._cache.get(org_id)
         if hit is not None:
             return hit
+        generation = self._generation.get(org_id, 0)
         with self._db.read() as tx:
             org = self.read(tx, org_id)
         if org is not None:
             with self._lock:
-                self._cache[org_id] = org
+                if self._generation.get(org_id, 0) == generation:
+                    self._cache[org_id] = org
         return org
 
     def read(self, tx: Tx, org_id: str) -> OrgState | None:
@@ -184,6 +188,7 @@ class OrgCache:
     def forget(self, org_id: str) -> None:
         with self._lock:
             self._cache.pop(org_id, None)
+            self._generation[org_id] = self._generation.get(org_id, 0) + 1
 
     def take_fault(self, org_id: str) -> bool:
         """Consume one simulated transient failure of the organization, if any is due."""

@@ -11,6 +11,8 @@ layer (`endpoints/admin.py`) validates bodies; this module enforces the rules.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -72,14 +74,22 @@ def get_org(state: ServerState, org_id: str) -> OrgState:
     return org
 
 
+@contextmanager
+def _changing(state: ServerState, org_id: str) -> Iterator[Tx]:
+    """The transaction of a settings change; the cached organization is dropped once it
+    has committed, so the next SCIM request reads the new settings."""
+    with state.repo.write() as tx:
+        yield tx
+    state.orgs.forget(org_id)
+
+
 def _save(state: ServerState, tx: Tx, org: OrgState) -> OrgState:
-    """Persist `org` (with `broken` recomputed), create its default team, drop the cache."""
+    """Persist `org` (with `broken` recomputed) and create its default team."""
     org = state.orgs.updated(org)
     save_org(tx, org)
     name = org.policy.default_team
     if org.governed and name and Store(tx).team_id(org.id, name) is None:
         state.repo.insert(tx, org.id, "Group", {"schemas": [GROUP_SCHEMA], "displayName": name})
-    state.orgs.forget(org.id)
     return org
 
 
@@ -89,7 +99,7 @@ def change_org(
     """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy) and
     the policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
     `default_team`); `govern` puts the organization under the rules without changing any."""
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         org = state.orgs.read(tx, org_id)
         if org is None:
             raise NotFound(f"organization {org_id!r} not found")
@@ -135,7 +145,7 @@ def delete_org(state: ServerState, org_id: str) -> None:
 def apply_policy_file(state: ServerState, org_id: str, policy: Policy) -> OrgState:
     """`--policy FILE` on the bootstrap organization: the policy, its domains, its default
     team, a complete admin profile, SSO configured, SCIM enabled, the directory active."""
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         org = state.orgs.read(tx, org_id)
         assert org is not None
         admin = (org.admin[0] or "Ada", org.admin[1] or "Admin", org.admin[2] or _admin_email(org))
@@ -179,7 +189,7 @@ def scim_switch(state: ServerState, org_id: str, enable: bool) -> OrgState:
                 f"SCIM cannot be enabled yet: missing {', '.join(missing)} "
                 "(complete the admin profile and set up SSO first)"
             )
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         return _save(state, tx, replace(org, scim_enabled=enable))
 
 
@@ -187,7 +197,7 @@ def directory_put(state: ServerState, org_id: str, domains: list[str]) -> OrgSta
     """Create or update the directory connection (inactive until activated)."""
     org = get_org(state, org_id)
     status = org.directory if org.directory != "none" else "deactivated"
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         return _save(state, tx, replace(org, directory=status, directory_domains=tuple(domains)))
 
 
@@ -199,7 +209,7 @@ def directory_activate(state: ServerState, org_id: str) -> OrgState:
     _has_directory(org)
     merged = tuple(dict.fromkeys((*org.policy.registered_domains, *org.directory_domains)))
     policy = replace(org.policy, registered_domains=merged)
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         return _save(state, tx, replace(org, directory="active", policy=policy))
 
 
@@ -207,7 +217,7 @@ def directory_deactivate(state: ServerState, org_id: str) -> OrgState:
     """SPEC: "deactivating it does not" turn manual management back on."""
     org = get_org(state, org_id)
     _has_directory(org)
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         return _save(state, tx, replace(org, directory="deactivated"))
 
 
@@ -223,7 +233,7 @@ def directory_delete(state: ServerState, org_id: str) -> OrgState:
     """SPEC: "Deleting the directory connection turns manual management back on and keeps
     every membership"."""
     org = get_org(state, org_id)
-    with state.repo.write() as tx:
+    with _changing(state, org_id) as tx:
         if org.breaks("directory_lifecycle"):
             Store(tx).delete_memberships(org.id)
         return _save(state, tx, replace(org, directory="none", directory_domains=()))
