@@ -97,6 +97,9 @@ def test_declared_policies_and_the_gate_are_shown() -> None:
     assert "&#34;seat_cap&#34;: 10" in page
 
 
-def test_without_a_catalogue_the_page_still_renders() -> None:
-    page = render_html(_report(), catalogue={})
+def test_without_a_catalogue_or_settings_the_page_still_renders() -> None:
+    report = _report()
+    report["settings"] = {}  # the schema leaves settings open
+    page = render_html(report, catalogue={})
     assert "The requirements catalogue is not available." in page
+    assert "<dt>Profiles</dt><dd>all</dd>" in page
