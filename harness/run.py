@@ -488,24 +488,10 @@ class ScimRun:
         gate = self.state.gate
         if gate is None:
             return
-        verdict = "passed" if gate.passed else "FAILED"
-        tr.write_line(
-            f"baseline gate {verdict} against {gate.baseline}: {len(gate.new_failures)} new "
-            f"failures, {len(gate.known_failures)} known failures, {len(gate.fixed)} fixed, "
-            f"{len(gate.unbaselined_failures)} failing checks not passed in the baseline",
-            green=gate.passed,
-            red=not gate.passed,
-        )
-        for label, keys in (
-            ("NEW FAILURE", gate.new_failures),
-            ("FIXED", gate.fixed),
-            ("KNOWN FAILURE", gate.known_failures),
-            ("NOT IN BASELINE", gate.unbaselined_failures),
-        ):
-            for key in keys[:GATE_LINES]:
-                tr.write_line(f"{label} {key}")
-            if len(keys) > GATE_LINES:
-                tr.write_line(f"... and {len(keys) - GATE_LINES} more ({label.lower()})")
+        verdict, *moved = gate.lines(GATE_LINES)
+        tr.write_line(verdict, green=gate.passed, red=not gate.passed)
+        for line in moved:
+            tr.write_line(line)
 
 
 class XdistHooks:

@@ -60,6 +60,25 @@ class GateResult:
     def passed(self) -> bool:
         return not self.new_failures
 
+    def lines(self, limit: int = 50) -> list[str]:
+        """The terminal's account: a verdict line, then each moved check by kind."""
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [
+            f"baseline gate {verdict} against {self.baseline}: {len(self.new_failures)} new "
+            f"failures, {len(self.known_failures)} known failures, {len(self.fixed)} fixed, "
+            f"{len(self.unbaselined_failures)} failing checks not passed in the baseline"
+        ]
+        for label, keys in (
+            ("NEW FAILURE", self.new_failures),
+            ("FIXED", self.fixed),
+            ("KNOWN FAILURE", self.known_failures),
+            ("NOT IN BASELINE", self.unbaselined_failures),
+        ):
+            lines += [f"{label} {key}" for key in keys[:limit]]
+            if len(keys) > limit:
+                lines.append(f"... and {len(keys) - limit} more ({label.lower()})")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline,

@@ -134,6 +134,13 @@ def test_compare_sorts_checks_by_movement() -> None:
     assert gate.unbaselined_failures == ["m::d", "m::e"]
     assert not gate.passed
     assert compare(baseline, current[1:], name="b.json").passed
+    assert gate.lines(limit=1)[1:] == [
+        "NEW FAILURE m::a",
+        "FIXED m::c",
+        "KNOWN FAILURE m::b",
+        "NOT IN BASELINE m::d",
+        "... and 1 more (not in baseline)",
+    ]
 
 
 def test_check_keys_ignore_the_folder() -> None:
