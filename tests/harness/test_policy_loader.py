@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from harness.checks import shipped_checks
 from harness.endpoint import EmbeddedServer
 from harness.policy.loader import (
     PolicyFileError,
@@ -150,3 +152,16 @@ def test_embedded_server_without_admin_lines_is_a_harness_error(tmp_path: Path) 
         server.start()
     assert str(server.admin_token) not in str(caught.value)
     assert sys.executable in str(caught.value)
+
+
+def test_promises_are_the_contracts_table_one_check_each() -> None:
+    """docs/ARCHITECTURE.md "Promises" lists the ids; test_policy.py has one check per id."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md").read_text("utf-8")
+    table = doc.split("### Promises", 1)[1].split("\n\n", 2)[1]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)) == PROMISES
+    checks = [i for i in shipped_checks() if i.area == "policy"]
+    assert sorted(i.section.removeprefix("policy ") for i in checks) == sorted(PROMISES)
+    for info in checks:
+        promise_id = info.section.removeprefix("policy ")
+        assert info.name.endswith(f"::test_policy_{promise_id}")
+        assert info.doc.startswith('SPEC: "'), info.name
