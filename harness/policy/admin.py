@@ -16,13 +16,16 @@ from typing import Any
 
 from harness.client import Recorder, Response, ScimClient
 from harness.exchange import MASK, Exchange
-from harness.verdicts import StatusMismatch
+from harness.verdicts import StatusMismatch, Unsupported
 
-__all__ = ["ADMIN_JSON", "AdminClient", "AdminRecorder"]
+__all__ = ["ADMIN_JSON", "SIMULATIONS", "AdminClient", "AdminRecorder"]
 
 ADMIN_JSON = "application/json"
 _OFF = frozenset({"media_type", "write_only"})
 _SECRET_KEYS = frozenset({"token", "secret", "password"})
+SIMULATIONS = ("/login", "/signup", "/faults", "/billing/reconcile")
+"""Routes a third-party admin API may leave out (simulated sign-in, faults, billing): a 404
+there means "not offered", like a 405 or 501 anywhere."""
 
 
 def _redact(value: Any, found: list[str]) -> Any:
@@ -112,12 +115,21 @@ class AdminClient:
     def request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> Response:
+        """One admin call; Unsupported (a skip saying why) when the API lacks the route."""
         __tracebackhide__ = True
         headers = {"Accept": ADMIN_JSON}
         if json is None:
-            return self.client.request(method, path, params=params, headers=headers)
-        headers["Content-Type"] = ADMIN_JSON
-        return self.client.request(method, path, params=params, json=json, headers=headers)
+            response = self.client.request(method, path, params=params, headers=headers)
+        else:
+            headers["Content-Type"] = ADMIN_JSON
+            response = self.client.request(method, path, params=params, json=json, headers=headers)
+        status = response.status
+        if status in (405, 501) or (status == 404 and path.endswith(SIMULATIONS)):
+            raise Unsupported(
+                f"the admin API does not offer {method} {path} (it answered {status}); the "
+                "check observes its promise through it"
+            )
+        return response
 
     def get(self, path: str, **params: Any) -> Response:
         __tracebackhide__ = True

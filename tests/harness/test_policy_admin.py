@@ -10,7 +10,7 @@ import respx
 
 from harness.client import Recorder
 from harness.policy.admin import AdminClient
-from harness.verdicts import StatusMismatch, UnsafeRedirect
+from harness.verdicts import StatusMismatch, UnsafeRedirect, Unsupported
 
 URL = "http://admin.test/admin/v1"
 TOKEN = "admin-token-abcdef0123456789"
@@ -98,3 +98,31 @@ def test_bound_shares_the_pool_and_records_elsewhere(admin: AdminClient) -> None
     bound = admin.bound(other)
     assert bound.client.recorder.into is other  # type: ignore[attr-defined]
     assert bound.organization == "org-1"
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/login", 404),
+        ("POST", "/organizations/org-1/faults", 404),
+        ("GET", "/accounts", 501),
+        ("DELETE", "/organizations/org-1/members/a", 405),
+    ],
+)
+def test_a_route_the_admin_api_lacks_is_unsupported(
+    admin: AdminClient, method: str, path: str, status: int
+) -> None:
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status)}
+    respx.route(method=method, url=f"{URL}{path}").mock(
+        return_value=httpx.Response(status, json=body)
+    )
+    with pytest.raises(Unsupported, match=f"does not offer {method} {path}"):
+        admin.request(method, path)
+
+
+@respx.mock
+def test_a_404_on_a_resource_is_an_answer(admin: AdminClient) -> None:
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404"}
+    respx.get(f"{URL}/organizations/nope").mock(return_value=httpx.Response(404, json=body))
+    assert admin.get("/organizations/nope").status == 404
