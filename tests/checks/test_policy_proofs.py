@@ -27,12 +27,11 @@ from pathlib import Path
 
 import pytest
 from defects.catalog import Defect
-from defects.proving import FAST, Proof
+from defects.proving import FAST, TOKEN, Proof, run_suite
 
 from harness.plugin import SUITE_DIR
 from harness.policy.loader import preset_names, presets_dir
 from harness.policy.promises import PROMISES
-from harness.reporting.collector import Collector
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = SUITE_DIR / "test_policy.py"
@@ -164,7 +163,7 @@ def _drain(process: subprocess.Popen[str]) -> None:
 def start_server(preset: Path, folder: Path, *extra: str) -> Served:
     """`python -m reference_server --policy PRESET ...` on 127.0.0.1:0; waits for READY."""
     folder.mkdir(parents=True, exist_ok=True)
-    scim_token, admin_token = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    scim_token, admin_token = TOKEN, secrets.token_urlsafe(18)  # run_suite sends TOKEN
     process = subprocess.Popen(
         [
             sys.executable,
@@ -231,34 +230,21 @@ def _leaks(report_dir: Path, served: Served) -> list[str]:
     return found
 
 
-class _Records:
-    def __init__(self) -> None:
-        self.collector = Collector()
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        scim = getattr(report, "scim", None)
-        if isinstance(scim, dict):
-            self.collector.add(report.nodeid, report.when or "", report.duration, scim)
-
-
 def run_inline(served: Served, policy: Path, report_dir: Path, check: str) -> Outcomes:
-    """One policy check in-process against a served reference server."""
-    records = _Records()
-    args = [f"{MODULE}::{check}", "--scim-url", served.url, f"--scim-token={served.scim_token}"]
-    args += ["--scim-policy", str(policy), "--scim-destructive", "--scim-report-dir"]
-    args += [str(report_dir), "-p", "no:cacheprovider", "-qq", "--no-header", *FAST]
-    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    """One policy check in-process (`defects.proving.run_suite`) against a served server."""
     os.environ[ADMIN_ENV] = served.admin_token
     try:
-        code = pytest.main(args, plugins=[records])
+        records = run_suite(
+            [f"{MODULE}::{check}"],
+            served.url,
+            report_dir,
+            "--scim-policy",
+            str(policy),
+            "--scim-destructive",
+        )
     finally:
         os.environ.pop(ADMIN_ENV, None)
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise AssertionError(f"inner policy run failed to run: {code!r} for {check}")
-    return {
-        nodeid.split("::")[-1]: (r.outcome, r.reason[:400])
-        for nodeid, r in records.collector.records.items()
-    }
+    return {nodeid.split("::")[-1]: (r.outcome, r.reason[:400]) for nodeid, r in records.items()}
 
 
 def _preset(name: str) -> Path:
