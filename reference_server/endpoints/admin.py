@@ -132,12 +132,12 @@ def _org_changes(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(admin, dict):
             raise InvalidValue("'admin' must be an object {first_name, last_name, email}.")
         _only(admin, ("first_name", "last_name", "email"))
-        email = admin.get("email")
-        changes["admin"] = (
-            _text(admin, "first_name"),
-            _text(admin, "last_name"),
-            _email(email, "admin.email") if email is not None else None,
-        )
+        profile = {k: _text(admin, k) for k in ("first_name", "last_name") if k in admin}
+        if admin.get("email") is not None:
+            profile["email"] = _email(admin["email"], "admin.email")
+        elif "email" in admin:
+            profile["email"] = None
+        changes["admin"] = profile  # the fields given; the others are kept
     sso = body.get("sso")
     if sso is not None:
         if not isinstance(sso, dict):

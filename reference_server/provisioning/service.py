@@ -96,9 +96,10 @@ def _save(state: ServerState, tx: Tx, org: OrgState) -> OrgState:
 def change_org(
     state: ServerState, org_id: str, changes: dict[str, Any], *, govern: bool = False
 ) -> OrgState:
-    """Apply validated changes: `name`, `admin`, `sso_configured`, `policy` (a Policy) and
-    the policy keys kept in columns (`registered_domains`, `seat_cap`, `sso_enforced`,
-    `default_team`); `govern` puts the organization under the rules without changing any."""
+    """Apply validated changes: `name`, `admin` (the profile fields to change),
+    `sso_configured`, `policy` (a Policy) and the policy keys kept in columns
+    (`registered_domains`, `seat_cap`, `sso_enforced`, `default_team`); `govern` puts the
+    organization under the rules without changing any."""
     with _changing(state, org_id) as tx:
         org = state.orgs.read(tx, org_id)
         if org is None:
@@ -106,6 +107,11 @@ def change_org(
         column_keys = ("registered_domains", "seat_cap", "sso_enforced", "default_team")
         # Setting any policy key puts a plain organization under the rules it sets.
         governed = org.governed or govern or any(k in changes for k in ("policy", *column_keys))
+        if "admin" in changes:  # a partial profile: the fields not given are kept
+            given = changes.pop("admin")
+            keys = ("first_name", "last_name", "email")
+            first, last, email = (given.get(k, old) for k, old in zip(keys, org.admin, strict=True))
+            changes["admin"] = (first, last, email)
         policy = changes.pop("policy", None) or org.policy
         policy = replace(policy, **{k: changes.pop(k) for k in column_keys if k in changes})
         return _save(state, tx, replace(org, policy=policy, governed=governed, **changes))

@@ -305,3 +305,20 @@ def test_jit_grant_follows_active(make_env: MakeEnv) -> None:
     assert env.login(email).status_code == 200
     assert env.scim.delete(f"/Users/{user['id']}").status_code == 204
     assert env.seats()["used"] == 0
+
+
+def test_patching_part_of_the_admin_profile_keeps_the_rest(env: Env) -> None:
+    org = env.ok("POST", "/organizations", {"name": "partial", **READY}, 201)["id"]
+    patched = env.ok("PATCH", env.org_path(org=org), {"admin": {"last_name": "Lovelace"}})
+    assert patched["admin"] == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+    }
+    cleared = env.ok("PATCH", env.org_path(org=org), {"admin": {"email": None}})
+    assert cleared["admin"]["email"] is None
+    env.ok("POST", env.org_path("/scim/disable", org))
+    assert (
+        "admin email"
+        in assert_error(env.admin("POST", env.org_path("/scim/enable", org)), 409)["detail"]
+    )
