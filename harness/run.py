@@ -199,8 +199,8 @@ class ScimRun:
                     state.baseline = load_baseline(state.settings.baseline)
                 except ValueError as exc:
                     raise pytest.UsageError(f"--scim-baseline: {exc}") from None
-        allure = config.pluginmanager.get_plugin("allure_pytest")
-        if allure is None:
+        allure = sys.modules.get("allure_pytest.plugin")  # by module: `-p` names it otherwise
+        if allure is None or not config.pluginmanager.is_registered(allure):
             return
         if getattr(config.option, "allure_report_dir", None):
             state.allure_dir = Path(config.option.allure_report_dir)

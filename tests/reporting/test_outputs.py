@@ -185,3 +185,29 @@ def test_collect_only_keeps_the_last_runs_outputs(
     assert result.ret == pytest.ExitCode.OK
     assert {p.name: p.read_bytes() for p in reports.iterdir() if p.is_file()} == before
     assert list((reports / "allure-results").glob("*-result.json"))
+
+
+@pytest.mark.parametrize(
+    "order",
+    [("allure_pytest.plugin", "harness.plugin"), ("harness.plugin", "allure_pytest.plugin")],
+    ids=["allure-first", "allure-last"],
+)
+def test_allure_results_whichever_plugin_configures_first(
+    pytester: pytest.Pytester,
+    fake_server: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    order: tuple[str, str],
+) -> None:
+    """pytest configures the plugin registered last first: with allure-pytest last it has
+    looked for --alluredir before the harness set it, and the harness must catch up."""
+    write_suite(pytester)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    first, second = order
+    result = pytester.runpytest_subprocess(
+        "-p", first, "-p", second,
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token,
+        "-k", "test_passes", "test_me.py",
+    )  # fmt: skip
+    result.stdout.fnmatch_lines(["Allure results: *allure-results"])
+    allure = _allure_results(pytester.path / "reports" / "allure-results")
+    assert sorted(allure) == ["test_passes", "test_passes_too[1]", "test_passes_too[2]"]
