@@ -1,5 +1,9 @@
 """Fixtures for the provisioning tests: a server with a given policy (and break), on SQLite
 and, when SCIM_TEST_POSTGRES_URL is set, on PostgreSQL (the HTTP tests' session database).
+
+The folder is not called `provisioning`: where tests/ is on sys.path (tests/checks), a
+tests/reference_server/provisioning directory shadows the package
+reference_server.provisioning.
 """
 
 from __future__ import annotations
