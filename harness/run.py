@@ -191,9 +191,10 @@ class ScimRun:
         if config.option.collectonly or config.option.help:
             return  # nothing runs: keep the last run's outputs
         if workerinput is None:
-            if not getattr(config.option, "xmlpath", None):
-                config.option.xmlpath = str(report_dir / JUNIT_NAME)
-            state.junit_path = Path(config.option.xmlpath)
+            if config.pluginmanager.has_plugin("junitxml"):  # `-p no:junitxml` turns it off
+                if not getattr(config.option, "xmlpath", None):
+                    config.option.xmlpath = str(report_dir / JUNIT_NAME)
+                state.junit_path = Path(config.option.xmlpath)
             if state.settings.baseline is not None:
                 try:
                     state.baseline = load_baseline(state.settings.baseline)

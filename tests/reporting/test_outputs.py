@@ -103,6 +103,24 @@ def test_the_users_junitxml_and_alluredir_win(
     assert not (pytester.path / "reports" / "allure-results").exists()
 
 
+def test_without_the_junit_and_allure_plugins_no_such_output_is_claimed(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    write_suite(pytester)
+    result = pytester.runpytest(
+        "-p", "no:junitxml", "-p", "no:allure_pytest",
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token,
+        "-k", "test_passes", "test_me.py",
+    )  # fmt: skip
+    result.stdout.fnmatch_lines(["HTML report: *scim-report.html"])
+    result.stdout.no_fnmatch_line("JUnit XML:*")
+    result.stdout.no_fnmatch_line("Allure results:*")
+    assert sorted(p.name for p in (pytester.path / "reports").iterdir()) == [
+        "scim-report.html",
+        "scim-report.json",
+    ]
+
+
 def test_the_default_allure_folder_holds_this_run_only(
     pytester: pytest.Pytester, fake_server: Served
 ) -> None:
