@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -107,6 +108,7 @@ def _load_catalogue() -> Mapping[str, Any] | None:
         return None
 
 
+@cache  # compiled once per process: the proofs render a report per inner run
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("harness.reporting", "templates"),
