@@ -13,7 +13,7 @@ import sys
 import time
 import tomllib
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,19 @@ def _clear_allure_results(directory: Path) -> None:
         for path in directory.iterdir():
             if path.is_file() and (path.suffix in (".json", ".txt") or "-attachment" in path.name):
                 path.unlink()
+
+
+def _mask_files(masker: Masker, paths: Iterable[Path]) -> None:
+    """Rewrite, masked, the files that carry a secret: pytest writes JUnit and allure-pytest
+    its results themselves, and a failing assert or captured output may quote the token."""
+    for path in paths:
+        try:
+            text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+        except OSError:
+            continue
+        masked = masker.text(text)
+        if masked != text:
+            path.write_bytes(masked.encode("utf-8", errors="surrogateescape"))
 
 
 def _title(item: pytest.Item) -> str:
@@ -372,6 +385,15 @@ class ScimRun:
         if not self.config.option.collectonly:
             self.write_report()
             self.gate(session)
+            self.mask_outputs()
+
+    def mask_outputs(self) -> None:
+        """JUnit XML (written by now: this hook runs last) and the Allure results."""
+        state = self.state
+        files = [state.junit_path] if state.junit_path is not None else []
+        if state.allure_dir is not None and state.allure_dir.is_dir():
+            files += [p for p in state.allure_dir.iterdir() if p.is_file()]
+        _mask_files(state.masker, files)
 
     def gate(self, session: pytest.Session) -> None:
         """With --scim-baseline, only new failures fail the run (known ones are listed)."""

@@ -229,3 +229,36 @@ def test_allure_results_whichever_plugin_configures_first(
     result.stdout.fnmatch_lines(["Allure results: *allure-results"])
     allure = _allure_results(pytester.path / "reports" / "allure-results")
     assert sorted(allure) == ["test_passes", "test_passes_too[1]", "test_passes_too[2]"]
+
+
+LEAKY = '''
+from harness.checks import clause
+from harness.settings import SETTINGS_KEY
+
+
+@clause("rfc7644-4-must-1")
+def test_leaky(request):
+    """RFC 7644 4: a check whose failure message carries the token (assert rewriting)."""
+    token = request.config.stash[SETTINGS_KEY].token
+    print("captured:", token)
+    assert token == "something else"
+'''
+
+
+def test_a_token_in_a_failure_message_is_masked_in_every_output(
+    pytester: pytest.Pytester, fake_server: Served
+) -> None:
+    """pytest writes JUnit and allure-pytest its results: the run masks the files after."""
+    write_suite(pytester, LEAKY)
+    result = pytester.runpytest_subprocess(
+        "--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    reports = pytester.path / "reports"
+    assert "***" in (reports / "junit.xml").read_text(encoding="utf-8")
+    leaks = [
+        str(path.relative_to(pytester.path))
+        for path in reports.rglob("*")
+        if path.is_file() and fake_server.token.encode() in path.read_bytes()
+    ]
+    assert leaks == []
