@@ -16,7 +16,14 @@ POLICY_MODULE = str(SUITE_DIR / "test_policy.py")
 
 def _run(pytester: pytest.Pytester, served: Served, *args: str) -> pytest.RunResult:
     return pytester.runpytest(
-        "--scim-url", served.url, f"--scim-token={served.token}", "-p", "no:cacheprovider", *args
+        "--scim-url",
+        served.url,
+        f"--scim-token={served.token}",
+        "-p",
+        "no:cacheprovider",
+        "-W",  # the harness is already imported (and not rewritten) in this process
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *args,
     )
 
 
