@@ -19,8 +19,8 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -252,11 +252,16 @@ def _preset(name: str) -> Path:
 
 
 class PolicyProofs:
-    """Clean runs per preset, then break runs per promise, both batched in parallel."""
+    """Clean runs per preset (in parallel, once), break runs per (promise, preset) on demand:
+    under xdist each worker runs only its own breaks. The next break's server starts in the
+    background while one runs (file order), so a serial run overlaps start-up and checks."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.leaks: dict[tuple[str, str], list[str]] = {}
+        self._broken: dict[tuple[str, str], Outcomes] = {}
+        self._pool = ThreadPoolExecutor(1)
+        self._starting: dict[tuple[str, str], Future[Served]] = {}
 
     @cached_property
     def clean(self) -> dict[str, Outcomes]:
@@ -276,49 +281,51 @@ class PolicyProofs:
         return passing[0] if passing else None
 
     def pairs(self) -> list[tuple[str, str]]:
-        """(promise, preset) of every break run: the primary proofs, then the other modes."""
+        """(promise, preset) of every break run, in the order the tests ask for them."""
         primary = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
         return list(dict.fromkeys([*primary, *OTHER_MODE]))
 
-    @cached_property
-    def broken(self) -> dict[tuple[str, str], Outcomes]:
-        """Servers start two at a time ahead of the in-process runs, which go one by one."""
-        todo = self.pairs()
-        results: dict[tuple[str, str], Outcomes] = {}
-        with ThreadPoolExecutor(2) as pool:
-            starting = [
-                pool.submit(
-                    start_server,
-                    _preset(preset),
-                    self.folder / f"break-{promise}-{preset}",
-                    "--allow-break",
-                    "--break",
-                    promise,
-                )
-                for promise, preset in todo
-            ]
-            try:
-                for (promise, preset), future in zip(todo, starting, strict=True):
-                    served = future.result()
-                    try:
-                        folder = self.folder / f"break-{promise}-{preset}"
-                        policy = served.policy_file(_preset(preset), folder)
-                        results[promise, preset] = run_inline(
-                            served, policy, folder / "report", f"test_policy_{promise}"
-                        )
-                        self.leaks[promise, preset] = _leaks(folder / "report", served)
-                    finally:
-                        served.stop()
-            finally:
-                for future in starting:
-                    if future.done() and future.exception() is None:
-                        future.result().stop()
-        return results
+    def _start(self, pair: tuple[str, str]) -> Future[Served]:
+        if pair not in self._starting:
+            promise, preset = pair
+            folder = self.folder / f"break-{promise}-{preset}"
+            self._starting[pair] = self._pool.submit(
+                start_server, _preset(preset), folder, "--allow-break", "--break", promise
+            )
+        return self._starting[pair]
+
+    def broken(self, promise: str, preset: str) -> Outcomes:
+        """The outcomes of `test_policy_<promise>` against `--break promise` under preset."""
+        pair = (promise, preset)
+        if pair in self._broken:
+            return self._broken[pair]
+        served = self._start(pair).result()
+        order = self.pairs()
+        if pair in order and order.index(pair) + 1 < len(order):
+            self._start(order[order.index(pair) + 1])
+        try:
+            folder = self.folder / f"break-{promise}-{preset}"
+            policy = served.policy_file(_preset(preset), folder)
+            outcomes = run_inline(served, policy, folder / "report", f"test_policy_{promise}")
+            self.leaks[pair] = _leaks(folder / "report", served)
+        finally:
+            served.stop()
+        self._broken[pair] = outcomes
+        return outcomes
+
+    def close(self) -> None:
+        """Stop servers started ahead that no test asked for."""
+        self._pool.shutdown(wait=True)
+        for pair, future in self._starting.items():
+            if pair not in self._broken and future.exception() is None:
+                future.result().stop()
 
 
 @pytest.fixture(scope="module")
-def proofs(tmp_path_factory: pytest.TempPathFactory) -> PolicyProofs:
-    return PolicyProofs(tmp_path_factory.mktemp("policy-proofs"))
+def proofs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyProofs]:
+    proving = PolicyProofs(tmp_path_factory.mktemp("policy-proofs"))
+    yield proving
+    proving.close()
 
 
 @pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
@@ -331,7 +338,7 @@ def test_check_is_proven(proofs: PolicyProofs, proof: Proof) -> None:
     assert not bad, f"{proof.check} does not pass on the clean server: {bad}"
     preset = proofs.preset_for(promise)
     assert preset is not None, f"{proof.check} passes under no preset: {clean}"
-    outcome = proofs.broken[promise, preset].get(proof.function)
+    outcome = proofs.broken(promise, preset).get(proof.function)
     assert outcome is not None, f"{proof.check} did not run with {proof.defect.label}"
     assert outcome[0] == "failed", (
         f"{proof.check} did not fail with {proof.defect.label} under {preset}: {outcome}"
@@ -342,7 +349,7 @@ def test_check_is_proven(proofs: PolicyProofs, proof: Proof) -> None:
 def test_check_fails_in_its_other_mode(proofs: PolicyProofs, promise: str, preset: str) -> None:
     check = f"test_policy_{promise}"
     assert proofs.clean[preset].get(check, ("",))[0] == "passed", proofs.clean[preset].get(check)
-    outcome = proofs.broken[promise, preset].get(check)
+    outcome = proofs.broken(promise, preset).get(check)
     assert outcome is not None, f"{check} did not run with --break {promise} under {preset}"
     assert outcome[0] == "failed", f"{check} did not fail with --break {promise} under {preset}"
 
@@ -351,7 +358,7 @@ def test_reports_never_show_a_secret(proofs: PolicyProofs) -> None:
     """The failing runs' reports (JSON, HTML, JUnit, Allure) carry their exchanges and
     tracebacks: no run token, and no token the admin API handed out, shows in them (a
     Settings repr in JUnit's traceback once did)."""
-    assert proofs.broken
+    proofs.broken("token_rotation", proofs.preset_for("token_rotation") or "")
     assert proofs.leaks
     leaked = {pair: found for pair, found in proofs.leaks.items() if found}
     assert not leaked, leaked
