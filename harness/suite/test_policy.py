@@ -679,22 +679,45 @@ def test_policy_sso_enforcement(
 
 @promise("member_role")
 def test_policy_member_role(
-    admin: AdminClient, onboard: Callable[..., tuple[dict[str, Any], str]]
+    admin: AdminClient,
+    scim: ScimClient,
+    capabilities: Capabilities,
+    onboard: Callable[..., tuple[dict[str, Any], str]],
 ) -> None:
     """SPEC: "Every provisioned user gets the Member role; roles are not mapped from the IdP;
-    admins can still change roles." """
-    _, email = onboard()
+    admins can still change roles." Also: "an IT-admin role that has no product access and
+    takes no paid seat", and "The IdP is the source of truth": the next sync rewrites the
+    profile but leaves the role an admin gave."""
+    user, email = onboard()
     member = admin.member(email)
     if member is None:
         raise Blocked(f"{email} is not listed as a member after provisioning")
     if member.get("role") != "member":
         _state("a provisioned user is not a Member", "member_role", "member", member, admin)
     path = admin.org_path(f"/members/{member.get('account_id')}")
-    changed = admin.patch(path, {"role": "org_admin"})
+    used = admin.seats().get("used")
+    changed = admin.patch(path, {"role": "it_admin"})
     admin.expect(changed, 200, why="an admin's role change was refused while SCIM manages")
     after = admin.member(email)
-    if after is None or after.get("role") != "org_admin":
-        _state("the role change was not applied", "member_role", "org_admin", after, admin)
+    if after is None or after.get("role") != "it_admin" or after.get("seat"):
+        _state("an IT admin still takes a paid seat", "member_role", "it_admin", after, admin)
+    freed = admin.seats().get("used")
+    if isinstance(used, int) and freed != used - 1:
+        _state(f"seats used {used} -> {freed} for an IT admin", "member_role", used, freed, admin)
+    admin.expect(admin.patch(path, {"role": "org_admin"}), 200, why="a role change was refused")
+    resynced = scim.patch(
+        f"{_users(capabilities)}/{user['id']}",
+        json={
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Resynced Name"}],
+        },
+    )
+    expect_status(resynced, 200, 204, clause="policy member_role")
+    synced = admin.member(email)
+    if synced is None or synced.get("role") != "org_admin":
+        _state("the next sync reset an admin's role", "member_role", "org_admin", synced, admin)
+    if synced.get("display_name") != "Resynced Name":
+        _state("the sync did not reach the member", "member_role", "Resynced Name", synced, admin)
     admin.patch(path, {"role": "member"})
 
 
