@@ -33,6 +33,7 @@ __all__ = [
     "policy_schema_path",
     "preset_names",
     "presets_dir",
+    "promise_ids",
     "resolve_policy_path",
     "validate_policy_table",
 ]
@@ -131,6 +132,12 @@ def _validator(schema_path: Path) -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(_schema(schema_path))
+
+
+def promise_ids() -> list[str]:
+    """The promises (policy check ids, `--break` names): the schema's `break` enum."""
+    enum: list[str] = _schema(policy_schema_path())["properties"]["break"]["enum"]
+    return enum
 
 
 def policy_defaults(schema_path: Path | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from harness.checks import REGISTRY, ClauseInfo
+from harness.policy.loader import promise_ids
 from harness.verdicts import HarnessError, Keyword
 
 __all__ = ["PROMISES", "SPEC_SECTION", "promise", "promise_of"]
@@ -22,32 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SPEC_SECTION = "The provisioning system"
 
-PROMISES: tuple[str, ...] = (
-    "seat_cap",
-    "seat_billing",
-    "seat_release",
-    "jit_accounts",
-    "domain_allow_list",
-    "one_organization",
-    "deactivation",
-    "delete_account",
-    "reassociation",
-    "sso_enforcement",
-    "member_role",
-    "manual_management",
-    "directory_lifecycle",
-    "token_rotation",
-    "scim_prerequisites",
-    "scim_switch",
-    "attribute_mapping",
-    "teams_from_idp",
-    "group_access",
-    "group_delete",
-    "invitation_fallback",
-    "audit_log",
-    "signup",
-    "login_gate",
-)
+# The schema's `break` enum is the one list of promises, shared with the reference server.
+PROMISES: tuple[str, ...] = tuple(promise_ids())
 
 
 def promise(promise_id: str) -> Callable[[F], F]:

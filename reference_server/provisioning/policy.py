@@ -36,34 +36,19 @@ _CHECKOUT = Path(__file__).resolve().parents[2] / "profiles" / _SCHEMA
 _INSTALLED = Path(sys.prefix) / "share" / "scim-conformance" / "profiles" / _SCHEMA
 SCHEMA_PATH = _CHECKOUT if _CHECKOUT.is_file() or not _INSTALLED.is_file() else _INSTALLED
 
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    try:
+        schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuntimeError(f"the policy schema is missing: {exc}") from None
+    return schema
+
+
 # The promises a policy check enforces; each is also a `--break` name (ARCHITECTURE.md,
-# "Promises").
-PROMISES = (
-    "seat_cap",
-    "seat_billing",
-    "seat_release",
-    "jit_accounts",
-    "domain_allow_list",
-    "one_organization",
-    "deactivation",
-    "delete_account",
-    "reassociation",
-    "sso_enforcement",
-    "member_role",
-    "manual_management",
-    "directory_lifecycle",
-    "token_rotation",
-    "scim_prerequisites",
-    "scim_switch",
-    "attribute_mapping",
-    "teams_from_idp",
-    "group_access",
-    "group_delete",
-    "invitation_fallback",
-    "audit_log",
-    "signup",
-    "login_gate",
-)
+# "Promises"). The schema's `break` enum is their one list, shared with the harness.
+PROMISES: tuple[str, ...] = tuple(_schema()["properties"]["break"]["enum"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +100,7 @@ DEFAULT_POLICY = Policy()
 def validator() -> jsonschema.protocols.Validator:
     """The schema's validator, built once; the server builds it at start, so a missing
     schema file stops the start instead of failing a request."""
-    try:
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RuntimeError(f"the policy schema is missing: {exc}") from None
+    schema = _schema()
     cls = jsonschema.validators.validator_for(schema)
     validator: jsonschema.protocols.Validator = cls(schema)
     return validator
