@@ -209,8 +209,8 @@ def run_wrk(
     )
 
 
-def table(users: int, results: Sequence[LatencyResult]) -> Table:
-    t = Table(title=f"reference_server, N = {users:,} users, wrk -t1 -c{CONCURRENCY[0]}")
+def table(users: int, concurrency: int, results: Sequence[LatencyResult]) -> Table:
+    t = Table(title=f"reference_server, N = {users:,} users, wrk -t1 -c{concurrency}")
     for column in (
         "phase",
         "requests",
@@ -238,9 +238,6 @@ def table(users: int, results: Sequence[LatencyResult]) -> Table:
             f"{r.cpu_us_per_request:,}",
         )
     return t
-
-
-CONCURRENCY = [8]
 
 
 async def _seed(server: bench.Server, args: argparse.Namespace) -> bench.Population:
@@ -283,7 +280,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2
-    CONCURRENCY[0] = args.concurrency
     phases = args.phase or list(PHASES)
     workdir = Path(tempfile.mkdtemp(prefix="scim-latency-"))
     server = bench.launch_server(
@@ -310,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
     console = Console(width=140)
-    console.print(table(args.users, results))
+    console.print(table(args.users, args.concurrency, results))
     console.print(f"server RSS at the end: {rss:.0f} MB")
     if args.json is not None:
         doc = {
