@@ -242,8 +242,8 @@ def table(users: int, concurrency: int, results: Sequence[LatencyResult]) -> Tab
 
 async def _seed(server: bench.Server, args: argparse.Namespace) -> bench.Population:
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        client = bench.make_client(server.base_url, 8, args.request_timeout)
-        async with client:
+        client = bench.HttpClient(server.base_url, 8, args.request_timeout)
+        try:
             pop, result = await bench.seed(
                 client,
                 server,
@@ -253,6 +253,8 @@ async def _seed(server: bench.Server, args: argparse.Namespace) -> bench.Populat
                 timeout=args.seed_timeout,
                 progress=progress,
             )
+        finally:
+            await client.aclose()
     if result.errors or result.users < args.users:
         raise RuntimeError(f"seeding failed: {result}")
     print(f"seeded {result.users:,} users in {result.seconds} s", flush=True)
