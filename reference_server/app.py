@@ -41,7 +41,7 @@ from reference_server.storage.engine import create_engine, is_sqlite, upgrade
 from reference_server.storage.repository import Repository
 from reference_server.storage.tenants import TokenVerifier, ensure_token, hash_token
 
-__all__ = ["create_app", "routes"]
+__all__ = ["ScimServer", "create_app", "routes"]
 
 log = logging.getLogger("reference_server")
 
@@ -103,6 +103,85 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return ScimResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+_RESOURCE_ENDPOINTS = {"Users": "User", "Groups": "Group"}
+_ITEM_METHODS = frozenset(("GET", "PUT", "PATCH", "DELETE"))
+
+
+class ScimServer(Starlette):
+    """Starlette, with a direct dispatch for the resource routes that carry nearly all
+    traffic (`/Users`, `/Groups`, their `.search` and `{id}`).
+
+    Those requests skip Starlette's middleware stack and router (a third of the CPU time
+    of a GET by id): the route is read from the path, the endpoint is the same function,
+    and a SCIM error or an unexpected exception is answered exactly as the full stack
+    answers it. Everything else, and any method a route does not take, goes through
+    Starlette, which keeps answering it as before (405, 404, discovery, admin).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = _direct_route(scope) if scope["type"] == "http" else None
+        if endpoint is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except ScimError as exc:
+            response = _error_response(exc)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = _internal_error()
+        await response(scope, receive, guarded_send)
+
+
+def _direct_route(scope: Scope) -> Any:
+    """The endpoint of a resource route, with its path parameters set in the scope; None
+    for anything Starlette should route (other paths and methods, a mounted root path)."""
+    path: str = scope["path"]
+    if scope.get("root_path") or not path.startswith(_RESOURCE_PREFIX):
+        return None
+    parts = path[len(_RESOURCE_PREFIX) :].rstrip("/").split("/")
+    resource_type = _RESOURCE_ENDPOINTS.get(parts[0])
+    if resource_type is None or len(parts) > 2:
+        return None
+    method = scope["method"]
+    if len(parts) == 1:
+        if method in ("GET", "POST"):
+            return functools.partial(res.collection, resource_type=resource_type)
+        return None
+    rid = parts[1]
+    if rid == ".search":
+        if method == "POST":
+            return functools.partial(res.search, resource_type=resource_type)
+        return None
+    if not rid or method not in _ITEM_METHODS:
+        return None
+    scope["path_params"] = {"id": rid}
+    return functools.partial(res.item, resource_type=resource_type)
+
+
+_RESOURCE_PREFIX = f"{BASE_PATH}/"
+
+
+def _internal_error() -> Response:
+    body = {
+        "schemas": [ERROR_SCHEMA],
+        "status": "500",
+        "detail": "Internal server error; it has been logged.",
+    }
+    return ScimResponse(body, status_code=500)
+
+
 class _CatchAll:
     """Last line: an unexpected exception is logged and answered 500 without a traceback."""
 
@@ -132,12 +211,7 @@ class _CatchAll:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = {
-                "schemas": [ERROR_SCHEMA],
-                "status": "500",
-                "detail": "Internal server error; it has been logged.",
-            }
-            await ScimResponse(body, status_code=500)(scope, receive, send)
+            await _internal_error()(scope, receive, send)
 
 
 def create_state(settings: ServerSettings) -> ServerState:
@@ -175,7 +249,7 @@ def create_state(settings: ServerSettings) -> ServerState:
     return state
 
 
-def create_app(settings: ServerSettings | None = None) -> Starlette:
+def create_app(settings: ServerSettings | None = None) -> ScimServer:
     """The ASGI app; its lifespan opens the database (so tests must run the lifespan)."""
     settings = settings if settings is not None else ServerSettings.from_env()
 
@@ -189,7 +263,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             state.repo.close()
             state.engine.dispose()
 
-    app = Starlette(
+    app = ScimServer(
         routes=routes(),
         exception_handlers={ScimError: _scim_error, HTTPException: _http_error},
         lifespan=lifespan,
