@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -136,6 +136,8 @@ class ScimServer(Starlette):
             response = await endpoint(request)
         except ScimError as exc:
             response = _error_response(exc)
+        except ClientDisconnect:
+            return  # the client left before its body arrived: no one to answer
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:

@@ -121,7 +121,9 @@ def format_timestamp(moment: datetime) -> str:
     The storage should write `resources.created`/`last_modified` in this form, so that
     `meta.lastModified gt "..."` filters compare like for like.
     """
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times cheaper than strftime (two timestamps per write).
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"{text[:-6]}Z"  # "+00:00" -> "Z"
 
 
 def normalize_datetime(text: str) -> str | None:

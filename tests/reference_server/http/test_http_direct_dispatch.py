@@ -20,7 +20,7 @@ from scim_http_helpers import (
     serve,
 )
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from reference_server.app import ScimServer, create_app
 from reference_server.settings import ServerSettings
@@ -150,3 +150,35 @@ def test_an_unexpected_error_on_a_direct_route_is_a_scim_500(
         assert "internal-secret-detail" not in response.text
         assert "logged" in body["detail"]
     assert caplog.text.count("unexpected error on GET /scim/v2/Users/some-id") == 2
+
+
+def test_a_client_that_leaves_before_its_body_gets_no_answer_and_no_error_log(
+    pair: tuple[TestClient, TestClient], token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    direct, _ = pair
+    app = direct._client._transport.app  # type: ignore[attr-defined]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/scim/v2/Users",
+        "raw_path": b"/scim/v2/Users",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    direct._runner.run(app(scope, receive, send))
+    assert sent == []
+    assert "unexpected error" not in caplog.text
