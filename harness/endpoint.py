@@ -52,10 +52,12 @@ class EmbeddedServer:
         ready_timeout: float = READY_TIMEOUT,
         policy: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        token: str | None = None,
     ) -> None:
         """`command` is a template with {python}, {database_url} and {token} placeholders;
-        `policy` adds `--policy FILE --admin-token <random>`, `extra_args` come last."""
-        self.token = secrets.token_urlsafe(24)
+        `policy` adds `--policy FILE --admin-token <random>`, `extra_args` come last.
+        `token` (random by default) is the SCIM token, for a client that sends a fixed one."""
+        self.token = token or secrets.token_urlsafe(24)
         self.policy = policy
         self.admin_token = secrets.token_urlsafe(24) if policy is not None else None
         self.extra_args = extra_args

@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import pytest
 from defects.catalog import Defect
 from defects.proving import FAST, TOKEN, Proof, run_suite
 
+from harness.endpoint import EmbeddedServer
 from harness.plugin import SUITE_DIR
 from harness.policy.loader import preset_names, presets_dir
 from harness.policy.promises import PROMISES
@@ -114,115 +113,38 @@ def run_policy_checks(
     }
 
 
-@dataclass
-class Served:
-    """A reference server this module started, with its printed admin API."""
-
-    process: subprocess.Popen[str]
-    url: str
-    admin_url: str
-    organization: str
-    scim_token: str
-    admin_token: str
-    reader: threading.Thread | None = None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        if self.reader is not None:
-            self.reader.join(timeout=15)
-        elif self.process.stdout is not None:
-            self.process.stdout.close()
-
-    def policy_file(self, preset: Path, folder: Path) -> Path:
-        """The preset plus an `[admin]` section naming this server's admin API."""
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "policy.toml"
-        path.write_text(
-            preset.read_text("utf-8")
-            + f'\n[admin]\nurl = "{self.admin_url}"\ntoken_env = "{ADMIN_ENV}"\n'
-            f'organization = "{self.organization}"\n',
-            encoding="utf-8",
-        )
-        return path
+def start_server(preset: Path, *extra: str) -> EmbeddedServer:
+    """The reference server under `preset`, with the SCIM token `run_suite` sends (TOKEN)."""
+    server = EmbeddedServer(policy=preset, extra_args=extra, token=TOKEN)
+    server.start()
+    return server
 
 
-def _drain(process: subprocess.Popen[str]) -> None:
-    """Read (and drop) the server's output until it exits, so its pipe never fills."""
-    if process.stdout is not None:
-        with process.stdout:
-            for _ in process.stdout:
-                pass
-
-
-def start_server(preset: Path, folder: Path, *extra: str) -> Served:
-    """`python -m reference_server --policy PRESET ...` on 127.0.0.1:0; waits for READY."""
+def policy_file(server: EmbeddedServer, preset: Path, folder: Path) -> Path:
+    """The preset plus an `[admin]` section naming this server's admin API."""
     folder.mkdir(parents=True, exist_ok=True)
-    scim_token, admin_token = TOKEN, secrets.token_urlsafe(18)  # run_suite sends TOKEN
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reference_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--database-url",
-            f"sqlite:///{folder / 'scim.db'}",
-            f"--bootstrap-token={scim_token}",
-            f"--admin-token={admin_token}",
-            "--policy",
-            str(preset),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
+    path = folder / "policy.toml"
+    path.write_text(
+        preset.read_text("utf-8")
+        + f'\n[admin]\nurl = "{server.admin_url}"\ntoken_env = "{ADMIN_ENV}"\n'
+        f'organization = "{server.organization}"\n',
+        encoding="utf-8",
     )
-    assert process.stdout is not None
-    seen: dict[str, str] = {}
-    output: list[str] = []
-    for line in process.stdout:
-        output.append(line)
-        key, _, value = line.partition(":")
-        if line.startswith("READY "):
-            served = Served(
-                process,
-                line.split(None, 1)[1].strip(),
-                seen.get("ADMIN URL", ""),
-                seen.get("ORGANIZATION", ""),
-                scim_token,
-                admin_token,
-            )
-            served.reader = threading.Thread(target=_drain, args=(process,), daemon=True)
-            served.reader.start()
-            return served
-        seen[key.strip()] = value.strip()
-    process.wait(timeout=15)
-    process.stdout.close()
-    raise AssertionError("the reference server did not start:\n" + "".join(output[-30:]))
+    return path
 
 
 _TOKEN_VALUE = re.compile(r'\\?"token\\?":\s*\\?"([^"\\]*)')
 
 
-def _leaks(report_dir: Path, served: Served) -> list[str]:
+def _leaks(report_dir: Path, server: EmbeddedServer) -> list[str]:
     """Secrets a run's reports show: the SCIM or admin token, or a token handed out."""
     found = []
     for path in sorted(p for p in report_dir.rglob("*") if p.is_file()):
         text = path.read_text("utf-8", errors="replace")
         found += [
             f"{path.name}: a run token"
-            for t in (served.scim_token, served.admin_token)
-            if t in text
+            for t in (server.token, server.admin_token)
+            if t and t in text
         ]
         found += [
             f"{path.name}: token {v[:4]}..." for v in _TOKEN_VALUE.findall(text) if v != "***"
@@ -230,13 +152,13 @@ def _leaks(report_dir: Path, served: Served) -> list[str]:
     return found
 
 
-def run_inline(served: Served, policy: Path, report_dir: Path, check: str) -> Outcomes:
-    """One policy check in-process (`defects.proving.run_suite`) against a served server."""
-    os.environ[ADMIN_ENV] = served.admin_token
+def run_inline(server: EmbeddedServer, policy: Path, report_dir: Path, check: str) -> Outcomes:
+    """One policy check in-process (`defects.proving.run_suite`) against a started server."""
+    os.environ[ADMIN_ENV] = str(server.admin_token)
     try:
         records = run_suite(
             [f"{MODULE}::{check}"],
-            served.url,
+            str(server.url),
             report_dir,
             "--scim-policy",
             str(policy),
@@ -261,7 +183,7 @@ class PolicyProofs:
         self.leaks: dict[tuple[str, str], list[str]] = {}
         self._broken: dict[tuple[str, str], Outcomes] = {}
         self._pool = ThreadPoolExecutor(1)
-        self._starting: dict[tuple[str, str], Future[Served]] = {}
+        self._starting: dict[tuple[str, str], Future[EmbeddedServer]] = {}
 
     @cached_property
     def clean(self) -> dict[str, Outcomes]:
@@ -285,12 +207,11 @@ class PolicyProofs:
         primary = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
         return list(dict.fromkeys([*primary, *OTHER_MODE]))
 
-    def _start(self, pair: tuple[str, str]) -> Future[Served]:
+    def _start(self, pair: tuple[str, str]) -> Future[EmbeddedServer]:
         if pair not in self._starting:
             promise, preset = pair
-            folder = self.folder / f"break-{promise}-{preset}"
             self._starting[pair] = self._pool.submit(
-                start_server, _preset(preset), folder, "--allow-break", "--break", promise
+                start_server, _preset(preset), "--allow-break", "--break", promise
             )
         return self._starting[pair]
 
@@ -299,17 +220,17 @@ class PolicyProofs:
         pair = (promise, preset)
         if pair in self._broken:
             return self._broken[pair]
-        served = self._start(pair).result()
+        server = self._start(pair).result()
         order = self.pairs()
         if pair in order and order.index(pair) + 1 < len(order):
             self._start(order[order.index(pair) + 1])
         try:
             folder = self.folder / f"break-{promise}-{preset}"
-            policy = served.policy_file(_preset(preset), folder)
-            outcomes = run_inline(served, policy, folder / "report", f"test_policy_{promise}")
-            self.leaks[pair] = _leaks(folder / "report", served)
+            policy = policy_file(server, _preset(preset), folder)
+            outcomes = run_inline(server, policy, folder / "report", f"test_policy_{promise}")
+            self.leaks[pair] = _leaks(folder / "report", server)
         finally:
-            served.stop()
+            server.stop()
         self._broken[pair] = outcomes
         return outcomes
 
@@ -378,16 +299,16 @@ def test_a_files_admin_section_drives_a_server_the_harness_did_not_start(
     """Not embedded: the `[admin]` section of the file (token from its env var) is used,
     and without --scim-destructive the checks that change the tenant skip and say so."""
     preset = _preset(preset_names()[0])
-    served = start_server(preset, tmp_path)
+    server = start_server(preset)
     try:
         outcomes = run_policy_checks(
-            served.policy_file(preset, tmp_path),
+            policy_file(server, preset, tmp_path),
             tmp_path / "report",
-            extra=("--scim-url", served.url, f"--scim-token={served.scim_token}"),
-            env={ADMIN_ENV: served.admin_token},
+            extra=("--scim-url", str(server.url), f"--scim-token={server.token}"),
+            env={ADMIN_ENV: str(server.admin_token)},
         )
     finally:
-        served.stop()
+        server.stop()
     assert outcomes["test_policy_login_gate"][0] == "passed", outcomes
     assert outcomes["test_policy_token_rotation"][0] == "passed", outcomes
     outcome, reason = outcomes["test_policy_scim_switch"]
