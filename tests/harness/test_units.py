@@ -318,6 +318,23 @@ def test_the_embedded_server_waits_for_ready(tmp_path: Path) -> None:
     assert server._process is None
 
 
+def test_the_embedded_server_can_be_given_its_token(tmp_path: Path) -> None:
+    """A caller that must send a known token (the policy proofs) passes it in; the server
+    is started with it, and the target carries it."""
+    echo = "import sys, time\nprint('READY http://127.0.0.1:1/' + sys.argv[2], flush=True)\n"
+    server = EmbeddedServer(_script(tmp_path, echo + "time.sleep(60)\n"), token="given-token")
+    try:
+        target = server.start()
+        assert target.token == "given-token"
+        assert target.url == "http://127.0.0.1:1/given-token"
+    finally:
+        server.stop()
+    first, second = EmbeddedServer(), EmbeddedServer()
+    first.stop()
+    second.stop()
+    assert first.token != second.token  # without one, each gets a random token
+
+
 def test_a_dying_embedded_server_shows_its_output(tmp_path: Path) -> None:
     command = _script(
         tmp_path,
