@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,9 +40,39 @@ _ROLES = ("member", "it_admin", "org_admin")
 _METHODS = ("sso", "password")
 
 Handler = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 
 
-def _check_admin(request: Request) -> ServerState:
+@dataclass(frozen=True, slots=True)
+class _Admin:
+    """One authenticated admin request: the scaffold every handler shares (body, service
+    calls, the organization in the path), so each handler states only its own fields."""
+
+    request: Request
+    state: ServerState
+
+    @property
+    def org_id(self) -> str:
+        return str(self.request.path_params["org"])
+
+    async def body(self, *allowed: str) -> dict[str, Any]:
+        """The body as a JSON object (415, 413 or 400 otherwise); with `allowed`, any
+        other field is a 400 naming it."""
+        body = await read_json(self.request, _BODY_LIMIT)
+        if allowed:
+            _only(body, allowed)
+        return body
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(state, *args)` through `state.run`: inline on SQLite, thread pool on PostgreSQL."""
+        return await self.state.run(fn, self.state, *args)
+
+    async def in_org(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(state, org_id, *args)` for the organization in the path."""
+        return await self.run(fn, self.org_id, *args)
+
+
+def _admin(request: Request) -> _Admin:
     state = server_state(request)
     expected = state.admin_token_hash
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -50,7 +81,7 @@ def _check_admin(request: Request) -> ServerState:
         raise Unauthorized("The admin API needs 'Authorization: Bearer <admin token>'.")
     if not hmac.compare_digest(hash_token(token), expected):
         raise Unauthorized("The admin token is not valid.")
-    return state
+    return _Admin(request, state)
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -154,101 +185,97 @@ def _org_changes(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_orgs(request: Request) -> Response:
-    state = _check_admin(request)
+    state = _admin(request).state
     orgs = await state.run(list_organizations, state.engine)
     listed = [{"id": o.id, "name": o.name, "created": o.created} for o in orgs]
     return _json({"items": listed, "organizations": listed})
 
 
 async def create_org(request: Request) -> Response:
-    state = _check_admin(request)
-    body = await read_json(request, _BODY_LIMIT)
+    admin = _admin(request)
+    body = await admin.body()
     name = _text(body, "name", required=True)
-    changes = _org_changes(state, {k: v for k, v in body.items() if k != "name"})
-    org = await state.run(service.create_org, state, name, changes)
-    return _json(org.to_json(), 201)
-
-
-def _org_id(request: Request) -> str:
-    return str(request.path_params["org"])
+    changes = _org_changes(admin.state, {k: v for k, v in body.items() if k != "name"})
+    return _json((await admin.run(service.create_org, name, changes)).to_json(), 201)
 
 
 async def organization(request: Request) -> Response:
     """GET, PATCH, DELETE /organizations/{org}."""
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "DELETE":
-        await state.run(service.delete_org, state, org_id)
+        await admin.in_org(service.delete_org)
         return _json(None, 204)
     if request.method == "PATCH":
-        changes = _org_changes(state, await read_json(request, _BODY_LIMIT))
-        org = await state.run(service.change_org, state, org_id, changes)
+        changes = _org_changes(admin.state, await admin.body())
+        org = await admin.in_org(service.change_org, changes)
     else:
-        org = await state.run(service.get_org, state, org_id)
+        org = await admin.in_org(service.get_org)
     return _json(org.to_json())
 
 
 async def policy(request: Request) -> Response:
     """GET, PUT /organizations/{org}/policy: the [policy] table as JSON."""
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "PUT":
-        parsed = parse_policy(
-            await read_json(request, _BODY_LIMIT), allow_break=state.settings.allow_break
-        )
-        changes = {"policy": parsed}
-        org = await state.run(service.change_org, state, org_id, changes)
+        parsed = parse_policy(await admin.body(), allow_break=admin.state.settings.allow_break)
+        org = await admin.in_org(service.change_org, {"policy": parsed})
     else:
-        org = await state.run(service.get_org, state, org_id)
+        org = await admin.in_org(service.get_org)
     return _json(org.policy.to_json())
 
 
 async def scim_enable(request: Request) -> Response:
-    state = _check_admin(request)
-    org = await state.run(service.scim_switch, state, _org_id(request), True)
-    return _json(org.to_json())
+    return _json((await _admin(request).in_org(service.scim_switch, True)).to_json())
 
 
 async def scim_disable(request: Request) -> Response:
-    state = _check_admin(request)
-    org = await state.run(service.scim_switch, state, _org_id(request), False)
-    return _json(org.to_json())
+    return _json((await _admin(request).in_org(service.scim_switch, False)).to_json())
+
+
+async def _tokens_of(request: Request) -> tuple[ServerState, OrgState]:
+    """Authenticate, then look up the organization in the path, so an unknown one is a 404
+    before any token is read or written."""
+    admin = _admin(request)
+    return admin.state, await admin.in_org(service.get_org)
+
+
+def _issued(token_id: str, token: str) -> Response:
+    """The new secret, answered this once: storage keeps only its hash."""
+    return _json({"id": token_id, "token": token}, 201)
+
+
+def _known(found: T | None, token_id: str) -> T:
+    """What storage found for the token in the path; 404 when no live token has that id."""
+    if found is None:
+        raise NotFound(f"token {token_id!r} not found")
+    return found
 
 
 async def tokens(request: Request) -> Response:
     """GET lists tokens without secrets; POST issues one, shown once."""
-    state = _check_admin(request)
-    org = await state.run(service.get_org, state, _org_id(request))
+    state, org = await _tokens_of(request)
     if request.method == "GET":
         return _items(await state.run(list_tokens, state.engine, org.id))
-    token_id, token = await state.run(issue_token_with_id, state.engine, org.id)
-    return _json({"id": token_id, "token": token}, 201)
+    return _issued(*await state.run(issue_token_with_id, state.engine, org.id))
 
 
 async def token_regenerate(request: Request) -> Response:
     """SPEC: "Regenerating it invalidates the previous token at once."."""
-    state = _check_admin(request)
-    org = await state.run(service.get_org, state, _org_id(request))
+    state, org = await _tokens_of(request)
     token_id = str(request.path_params["token"])
     if org.breaks("token_rotation"):  # the old secret keeps working: a second token
-        new_id, token = await state.run(issue_token_with_id, state.engine, org.id)
-        return _json({"id": new_id, "token": token}, 201)
+        return _issued(*await state.run(issue_token_with_id, state.engine, org.id))
     found = await state.run(regenerate_token, state.engine, org.id, token_id)
-    if found is None:
-        raise NotFound(f"token {token_id!r} not found")
-    old_hash, token = found
+    old_hash, token = _known(found, token_id)
     state.verifier.forget(old_hash)
-    return _json({"id": token_id, "token": token}, 201)
+    return _issued(token_id, token)
 
 
 async def token_delete(request: Request) -> Response:
-    state = _check_admin(request)
-    org = await state.run(service.get_org, state, _org_id(request))
+    state, org = await _tokens_of(request)
     token_id = str(request.path_params["token"])
     old_hash = await state.run(revoke_token, state.engine, org.id, token_id)
-    if old_hash is None:
-        raise NotFound(f"token {token_id!r} not found")
-    state.verifier.forget(old_hash)
+    state.verifier.forget(_known(old_hash, token_id))
     return _json(None, 204)
 
 
@@ -258,137 +285,114 @@ def _directory(org: OrgState) -> Response:
 
 async def directory(request: Request) -> Response:
     """PUT {domains} creates or updates the connection; DELETE removes it."""
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "DELETE":
-        return _directory(await state.run(service.directory_delete, state, org_id))
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("domains",))
+        return _directory(await admin.in_org(service.directory_delete))
+    body = await admin.body("domains")
     domains = parse_policy(
         {"registered_domains": body.get("domains", [])}, allow_break=False
     ).registered_domains
-    return _directory(await state.run(service.directory_put, state, org_id, list(domains)))
+    return _directory(await admin.in_org(service.directory_put, list(domains)))
 
 
 async def directory_activate(request: Request) -> Response:
-    state = _check_admin(request)
-    return _directory(await state.run(service.directory_activate, state, _org_id(request)))
+    return _directory(await _admin(request).in_org(service.directory_activate))
 
 
 async def directory_deactivate(request: Request) -> Response:
-    state = _check_admin(request)
-    return _directory(await state.run(service.directory_deactivate, state, _org_id(request)))
+    return _directory(await _admin(request).in_org(service.directory_deactivate))
+
+
+def _email_filter(request: Request) -> str | None:
+    """`?email=`, lower-cased as `_email` stores addresses."""
+    email = request.query_params.get("email")
+    return email.lower() if email else None
 
 
 async def members(request: Request) -> Response:
     """GET ?email= lists members; POST {email, role} adds one by hand."""
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "GET":
-        email = request.query_params.get("email")
-        found = await state.run(service.members, state, org_id, email.lower() if email else None)
-        return _items(found)
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("email", "role"))
+        return _items(await admin.in_org(service.members, _email_filter(request)))
+    body = await admin.body("email", "role")
     email = _email(body.get("email"))
     role = _choice(body, "role", _ROLES) if "role" in body else "member"
-    return _json(await state.run(service.add_member, state, org_id, email, role), 201)
+    return _json(await admin.in_org(service.add_member, email, role), 201)
 
 
 async def member(request: Request) -> Response:
     """PATCH {role} changes a role (always allowed); DELETE removes by hand."""
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     account_id = str(request.path_params["account"])
     if request.method == "DELETE":
-        await state.run(service.remove_member, state, org_id, account_id)
+        await admin.in_org(service.remove_member, account_id)
         return _json(None, 204)
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("role",))
-    role = _choice(body, "role", _ROLES)
-    return _json(await state.run(service.set_role, state, org_id, account_id, role))
+    role = _choice(await admin.body("role"), "role", _ROLES)
+    return _json(await admin.in_org(service.set_role, account_id, role))
 
 
 async def invitations(request: Request) -> Response:
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "GET":
-        found = await state.run(service.invitations, state, org_id)
-        return _items([i.to_json() for i in found])
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("email",))
-    email = _email(body.get("email"))
-    return _json((await state.run(service.invite, state, org_id, email)).to_json(), 201)
+        return _items([i.to_json() for i in await admin.in_org(service.invitations)])
+    email = _email((await admin.body("email")).get("email"))
+    return _json((await admin.in_org(service.invite, email)).to_json(), 201)
 
 
 async def invitation(request: Request) -> Response:
-    state = _check_admin(request)
-    invitation_id = str(request.path_params["invitation"])
-    await state.run(service.revoke_invitation, state, _org_id(request), invitation_id)
+    admin = _admin(request)
+    await admin.in_org(service.revoke_invitation, str(request.path_params["invitation"]))
     return _json(None, 204)
 
 
 async def teams(request: Request) -> Response:
-    state = _check_admin(request)
-    org_id = _org_id(request)
+    admin = _admin(request)
     if request.method == "GET":
-        return _items(await state.run(service.teams, state, org_id))
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("display_name",))
-    name = _text(body, "display_name", required=True)
-    return _json(await state.run(service.create_team, state, org_id, name), 201)
+        return _items(await admin.in_org(service.teams))
+    name = _text(await admin.body("display_name"), "display_name", required=True)
+    return _json(await admin.in_org(service.create_team, name), 201)
 
 
 async def seats(request: Request) -> Response:
-    state = _check_admin(request)
-    return _json((await state.run(service.seats, state, _org_id(request))).to_json())
+    return _json((await _admin(request).in_org(service.seats)).to_json())
 
 
 async def reconcile(request: Request) -> Response:
-    state = _check_admin(request)
-    return _json((await state.run(service.reconcile, state, _org_id(request))).to_json())
+    return _json((await _admin(request).in_org(service.reconcile)).to_json())
 
 
 async def audit(request: Request) -> Response:
-    state = _check_admin(request)
+    admin = _admin(request)
     params = request.query_params
     filters = {k: params[k] for k in ("action", "outcome", "resource_id", "since") if params.get(k)}
-    return _items(await state.run(service.audit_events, state, _org_id(request), filters))
+    return _items(await admin.in_org(service.audit_events, filters))
 
 
 async def faults(request: Request) -> Response:
-    state = _check_admin(request)
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("transient_failures",))
-    count = body.get("transient_failures")
+    admin = _admin(request)
+    count = (await admin.body("transient_failures")).get("transient_failures")
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 1000:
         raise InvalidValue("'transient_failures' must be an integer from 0 to 1000.")
-    left = await state.run(service.set_faults, state, _org_id(request), count)
-    return _json({"transient_failures": left})
+    return _json({"transient_failures": await admin.in_org(service.set_faults, count)})
 
 
 async def accounts(request: Request) -> Response:
-    state = _check_admin(request)
-    email = request.query_params.get("email")
-    return _items(await state.run(service.accounts, state, email.lower() if email else None))
+    return _items(await _admin(request).run(service.accounts, _email_filter(request)))
 
 
 async def login(request: Request) -> Response:
-    state = _check_admin(request)
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("email", "organization", "method"))
+    admin = _admin(request)
+    body = await admin.body("email", "organization", "method")
     email = _email(body.get("email"))
     org_id = _text(body, "organization", required=True, limit=64)
     method = _choice(body, "method", _METHODS) if "method" in body else "sso"
-    return _json(await state.run(service.login, state, email, org_id, method))
+    return _json(await admin.run(service.login, email, org_id, method))
 
 
 async def signup(request: Request) -> Response:
-    state = _check_admin(request)
-    body = await read_json(request, _BODY_LIMIT)
-    _only(body, ("email",))
-    email = _email(body.get("email"))
-    return _json(await state.run(service.signup, state, email), 201)
+    admin = _admin(request)
+    email = _email((await admin.body("email")).get("email"))
+    return _json(await admin.run(service.signup, email), 201)
 
 
 def admin_routes() -> list[Route]:
