@@ -3,14 +3,12 @@ shipped suite, grading by keyword, the report and the exchange sections."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import Served
-
-SUITE_CONFTEST = 'pytest_plugins = ["harness.suite.conftest"]\n'
+from pytester_support import GRADED_NOT_PASSING, read_report, write_suite
 
 
 def _outcomes(result: pytest.RunResult) -> dict[str, int]:
@@ -18,13 +16,6 @@ def _outcomes(result: pytest.RunResult) -> dict[str, int]:
     the already imported packages cannot be assertion-rewritten (depends on how pip laid
     out the editable install), which says nothing about the grading under test."""
     return {k: v for k, v in result.parseoutcomes().items() if k != "warnings"}
-
-
-def _report(pytester: pytest.Pytester) -> dict[str, object]:
-    data: dict[str, object] = json.loads(
-        (pytester.path / "reports" / "scim-report.json").read_text(encoding="utf-8")
-    )
-    return data
 
 
 def test_without_url_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
@@ -68,40 +59,9 @@ def test_a_url_collects_the_shipped_suite_despite_testpaths(
     )
 
 
-def _suite(pytester: pytest.Pytester, body: str) -> None:
-    pytester.makeconftest(SUITE_CONFTEST)
-    pytester.makepyfile(test_me=body)
-
-
-GRADED = '''
-from harness.checks import clause, expect_status
-from harness.verdicts import Blocked, HeaderMismatch, Unsupported
-
-
-@clause("rfc7644-4-must-1")
-def test_must_broken(scim):
-    """RFC 7644 4: a MUST check that fails."""
-    expect_status(scim.get("/Users/nobody"), 200)
-
-
-@clause("rfc7644-4-should-1")
-def test_should_missed(scim):
-    """RFC 7644 4: a SHOULD check that fails."""
-    response = scim.get("/ServiceProviderConfig")
-    raise HeaderMismatch("no such header", exchanges=[response.exchange])
-
-
-@clause("rfc7644-4-may-1")
-def test_may_unsupported(scim):
-    """RFC 7644 4: a MAY check the server does not support."""
-    raise Unsupported("the server declares it unsupported")
-
-
-@clause("rfc7644-4-must-2")
-def test_prerequisite_fails(scim):
-    """RFC 7644 4: a check whose prerequisite fails."""
-    raise Blocked("could not create a User")
-
+GRADED = (
+    GRADED_NOT_PASSING
+    + '''
 
 @clause("rfc7644-4-must-3")
 def test_passes(make_user, read_back):
@@ -109,10 +69,11 @@ def test_passes(make_user, read_back):
     user = make_user()
     read_back(user, {"userName": user["userName"]})
 '''
+)
 
 
 def test_outcomes_are_graded_by_keyword(pytester: pytest.Pytester, fake_server: Served) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     result = pytester.runpytest(
         "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-rA", "test_me.py"
     )
@@ -130,8 +91,8 @@ def test_outcomes_are_graded_by_keyword(pytester: pytest.Pytester, fake_server: 
         "requirement coverage: 3/* of the testable RFC requirements exercised; MUST: 2/*",
         "*SCIM report: *scim-report.json",
     ])  # fmt: skip
-    checks = _report(pytester)["checks"]
-    graded = {c["nodeid"].split("::")[1]: c["outcome"] for c in checks}  # type: ignore[attr-defined]
+    checks = read_report(pytester)["checks"]
+    graded = {c["nodeid"].split("::")[1]: c["outcome"] for c in checks}
     assert graded == {
         "test_must_broken": "failed",
         "test_should_missed": "warning",
@@ -143,7 +104,7 @@ def test_outcomes_are_graded_by_keyword(pytester: pytest.Pytester, fake_server: 
 
 
 def test_strict_fails_a_missed_should(pytester: pytest.Pytester, fake_server: Served) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     result = pytester.runpytest(
         "--scim-url",
         fake_server.url,
@@ -158,7 +119,7 @@ def test_strict_fails_a_missed_should(pytester: pytest.Pytester, fake_server: Se
 
 
 def test_the_token_never_leaks(pytester: pytest.Pytester, fake_server: Served) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     result = pytester.runpytest(
         "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-rA", "-vv", "test_me.py"
     )
@@ -173,7 +134,7 @@ def test_the_token_never_leaks(pytester: pytest.Pytester, fake_server: Served) -
 def test_env_and_ini_configure_a_run(
     pytester: pytest.Pytester, fake_server: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     pytester.makeini("[pytest]\nscim_url = http://127.0.0.1:9/nothing\nscim_report_dir = out\n")
     monkeypatch.setenv("SCIM_URL", fake_server.url)  # env beats ini
     monkeypatch.setenv("SCIM_TOKEN", fake_server.token)
@@ -183,7 +144,7 @@ def test_env_and_ini_configure_a_run(
 
 
 def test_cleanup_failures_are_reported(pytester: pytest.Pytester, fake_server: Served) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     fake_server.fake.faults.add("delete-500")
     result = pytester.runpytest(
         "--scim-url",
@@ -195,14 +156,14 @@ def test_cleanup_failures_are_reported(pytester: pytest.Pytester, fake_server: S
         "test_me.py",
     )
     result.stdout.fnmatch_lines(["CLEANUP FAILED: DELETE /Users/*"])
-    leftovers = _report(pytester)["cleanup"]["leftovers"]  # type: ignore[index]
+    leftovers = read_report(pytester)["cleanup"]["leftovers"]
     assert len(leftovers) == 1
 
 
 def test_discovery_failure_blocks_dependents(
     pytester: pytest.Pytester, fake_server: Served
 ) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     result = pytester.runpytest(
         "--scim-url", fake_server.url, "--scim-token", "wrong-token", "-k", "passes", "test_me.py"
     )
@@ -215,18 +176,18 @@ def test_report_validates_against_its_schema(
 ) -> None:
     from harness.reporting.model import validate_report
 
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     pytester.runpytest(
         "--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py"
     )
-    report = _report(pytester)
+    report = read_report(pytester)
     validate_report(report)
     assert report["format_version"] == "1.1"
-    assert report["server"]["declared"]["resourceTypes"] == {  # type: ignore[index]
+    assert report["server"]["declared"]["resourceTypes"] == {
         "User": "/Users",
         "Group": "/Groups",
     }
-    assert Path(str(report["target"]["url"])).name == "v2"  # type: ignore[index]
+    assert Path(str(report["target"]["url"])).name == "v2"
 
 
 INTERRUPTED = '''
@@ -244,7 +205,7 @@ def test_interrupted(make_user, make_group):
 def test_ctrl_c_still_deletes_what_the_run_created(
     pytester: pytest.Pytester, fake_server: Served
 ) -> None:
-    _suite(pytester, INTERRUPTED)
+    write_suite(pytester, INTERRUPTED)
     result = pytester.inline_run(
         "--scim-url", fake_server.url, "--scim-token", fake_server.token, "test_me.py",
         no_reraise_ctrlc=True,
@@ -258,7 +219,7 @@ def test_ctrl_c_still_deletes_what_the_run_created(
 def test_xdist_workers_share_the_target_and_the_controller_reports(
     pytester: pytest.Pytester, fake_server: Served
 ) -> None:
-    _suite(pytester, GRADED)
+    write_suite(pytester, GRADED)
     result = pytester.runpytest_subprocess(
         "--scim-url", fake_server.url, "--scim-token", fake_server.token, "-n", "2",
         "--junitxml", "junit.xml", "-p", "no:cacheprovider", "test_me.py",
@@ -266,9 +227,9 @@ def test_xdist_workers_share_the_target_and_the_controller_reports(
     assert result.parseoutcomes() == {
         "passed": 1, "failed": 1, "skipped": 1, "warned": 1, "blocked": 1
     }  # fmt: skip
-    report = _report(pytester)
-    assert report["summary"]["total"] == 5  # type: ignore[index]
-    assert report["server"]["declared"] is not None  # type: ignore[index]
+    report = read_report(pytester)
+    assert report["summary"]["total"] == 5
+    assert report["server"]["declared"] is not None
     junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
     assert junit.count("<testcase") == 5
     assert '<property name="scim_outcome" value="blocked"' in junit
@@ -281,9 +242,9 @@ def test_embedded_starts_and_stops_the_reference_server(pytester: pytest.Pyteste
         "test_service_provider_config_schema or test_listing_requires_a_valid_credential",
     )  # fmt: skip
     result.assert_outcomes(passed=9)
-    report = _report(pytester)
-    assert report["target"]["embedded"] is True  # type: ignore[index]
-    url = str(report["target"]["url"])  # type: ignore[index]
+    report = read_report(pytester)
+    assert report["target"]["embedded"] is True
+    url = str(report["target"]["url"])
     assert url.startswith("http://127.0.0.1:")
     assert url.endswith("/scim/v2")
     with pytest.raises(httpx.ConnectError):
