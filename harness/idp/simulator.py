@@ -828,12 +828,21 @@ def _import(sim: Simulator, tag: str) -> None:
     page = sim.profile.operations["import_users"][-1].page
     count = page.count + 2 if page is not None and page.count <= 10 else 3  # two pages at least
     ids = {sim.plain_user(person(tag, n)) for n in range(1, count + 1)}
-    for _ in range(2):  # a listing that others change while it pages can shift; look twice
+    # Offset paging shifts when others delete or create while it pages (the suite's own
+    # workers under -n do): a user can drop out of one walk or show up twice in it. So up
+    # to three walks; a user is missed only if no walk saw it, repeated only if every walk
+    # did repeat it. A server that really drops or repeats rows does so in every walk.
+    ever_seen: set[Any] = set()
+    repeated_each: set[Any] | None = None
+    for _ in range(3):
         seen = [u.get("id") for u in sim.import_users()]
-        missing = sorted(ids - set(seen))
-        repeated = sorted({i for i in ids if seen.count(i) > 1})
-        if not missing and not repeated:
+        ever_seen.update(seen)
+        twice = {i for i in ids if seen.count(i) > 1}
+        repeated_each = twice if repeated_each is None else repeated_each & twice
+        if ids <= set(seen) and not twice:
             break
+    missing = sorted(ids - ever_seen)
+    repeated = sorted(repeated_each or ())
     if missing or repeated:
         response = sim.client.get("/Users", params={"count": "1"})
         why = f"{title}: the user import misses {missing} or repeats {repeated}"

@@ -8,10 +8,12 @@ RFC-strict verdict of a request the RFC does not define still passes (a clean 40
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from defects import idp_defects as d
 from defects.batched import BatchedProver
-from defects.catalog import Defect
+from defects.catalog import Defect, EditJson
 from defects.idp_defects import ParamProof
 from defects.proving import Reference
 
@@ -143,3 +145,49 @@ def test_refused_cleanly_still_passes_rfc_strict(reference: Reference) -> None:
     )
     outcomes = reference.run_with(target.defect, [target.target])
     assert [r.outcome for n, r in outcomes.items() if target.owns(n)] == ["passed"]
+
+
+def _newest_dropped_from_walks(walks: int) -> Any:
+    """An edit that drops the newest user from the last page of the first `walks` walks of
+    the listing: what another writer's deletes do to offset paging while it walks."""
+    done = 0
+
+    def edit(body: Any) -> Any:
+        nonlocal done
+        if not isinstance(body, dict) or done >= walks:
+            return body
+        resources = body.get("Resources") or []
+        start, total = body.get("startIndex", 1), body.get("totalResults", 0)
+        if resources and start + len(resources) - 1 >= total:  # the walk's last page
+            done += 1
+            body["Resources"] = resources[:-1]
+        return body
+
+    return edit
+
+
+def _outcomes(records: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {n: (r.outcome, r.reason[:300]) for n, r in records.items()}
+
+
+def test_an_import_that_shifts_under_other_writers_is_not_a_failure(reference: Reference) -> None:
+    """Offset paging shifts when others delete while an IdP pages (the suite's own workers
+    under -n 2 did, against scim2-server: a false "the user import misses ..."). A user
+    missing from two walks but present in the third passes; a server that drops it from
+    every walk still fails (START_INDEX_IGNORED and COUNTERS_AS_STRINGS above)."""
+    target = ParamProof("test_idp::test_idp_import", d.START_INDEX_IGNORED, param="entra").target
+    shifting = EditJson(
+        "GET", "/Users", query="startIndex", name="shifting", edit=_newest_dropped_from_walks(2)
+    )
+    outcomes = {
+        n: (r.outcome, r.reason[:300]) for n, r in reference.run_with(shifting, [target]).items()
+    }
+    assert outcomes, "the import check did not run"
+    assert all(o == "passed" for o, _ in outcomes.values()), outcomes
+    always = EditJson(
+        "GET", "/Users", query="startIndex", name="drops", edit=_newest_dropped_from_walks(99)
+    )
+    outcomes = {
+        n: (r.outcome, r.reason[:300]) for n, r in reference.run_with(always, [target]).items()
+    }
+    assert any(o == "failed" for o, _ in outcomes.values()), outcomes
