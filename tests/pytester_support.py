@@ -1,18 +1,62 @@
-"""What the pytester tests of the plugin share (tests/harness, tests/reporting): the suite a
-run loads, the checks that grade one per outcome but `passed`, and reading the JSON report.
+"""What the pytester tests of the plugin share (tests/harness, tests/reporting): the fake
+SCIM server they run against, the suite a run loads, the checks that grade one per outcome
+but `passed`, and reading the JSON report.
 
-Imported as `pytester_support`: both conftest.py files put tests/ on sys.path.
+Imported as `pytester_support`: both conftest.py files put tests/ and tests/harness (for
+`scim_fake`) on sys.path.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from defects.serve import serve
+from scim_fake import FakeScim
 
-__all__ = ["GRADED_NOT_PASSING", "SUITE_CONFTEST", "load_json", "read_report", "write_suite"]
+__all__ = [
+    "GRADED_NOT_PASSING",
+    "SUITE_CONFTEST",
+    "Served",
+    "enable_pytester",
+    "load_json",
+    "read_report",
+    "served_fake",
+    "write_suite",
+]
+
+
+@dataclass
+class Served:
+    """A fake SCIM server being served on 127.0.0.1, with its token."""
+
+    fake: FakeScim
+    url: str
+
+    @property
+    def token(self) -> str:
+        return self.fake.token
+
+
+@contextmanager
+def served_fake(token: str | None = None) -> Iterator[Served]:
+    """A fresh in-memory fake SCIM server (with `token`, or the fake's own) for one test."""
+    fake = FakeScim() if token is None else FakeScim(token=token)
+    with serve(fake.app()) as url:
+        yield Served(fake, url)
+
+
+def enable_pytester(config: pytest.Config) -> None:
+    """pytester drives the plugin from outside; `pytest_plugins` is only allowed at the
+    root, so each conftest that needs it loads it here."""
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
+
 
 SUITE_CONFTEST = 'pytest_plugins = ["harness.suite.conftest"]\n'
 

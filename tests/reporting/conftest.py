@@ -11,19 +11,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))  # `scim_fake`
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `defects`
 
-from defects.serve import serve
+from pytester_support import enable_pytester, served_fake
 from reporting_support import TOKEN, Served
-from scim_fake import FakeScim
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("pytester"):
-        config.pluginmanager.import_plugin("pytester")
+    enable_pytester(config)
 
 
 @pytest.fixture
 def fake_server() -> Iterator[Served]:
     """A fresh in-memory fake SCIM server with a known token."""
-    fake = FakeScim(token=TOKEN)
-    with serve(fake.app()) as url:
-        yield Served(fake, url)
+    with served_fake(TOKEN) as served:
+        yield served

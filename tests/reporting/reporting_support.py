@@ -7,12 +7,9 @@ conftest.py pytest imported last.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import pytester_support
-from pytester_support import GRADED_NOT_PASSING, load_json
-from scim_fake import FakeScim
+from pytester_support import GRADED_NOT_PASSING, Served, load_json
 
 __all__ = ["GRADED", "TOKEN", "Served", "load_json", "write_suite"]
 
@@ -36,15 +33,6 @@ def test_passes_too(scim, n):
     expect_status(scim.get("/ResourceTypes"), 200)
 '''
 )
-
-
-@dataclass
-class Served:
-    """A fake SCIM server being served, with its token."""
-
-    fake: FakeScim
-    url: str
-    token: str = TOKEN
 
 
 def write_suite(pytester: pytest.Pytester, body: str = GRADED) -> None:
