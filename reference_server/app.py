@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -124,29 +124,23 @@ class ScimServer(Starlette):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
-        started = False
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        request = Request(scope, receive)
         try:
-            response = await endpoint(request)
+            # Endpoints return their response; nothing is sent until it is complete.
+            response = await endpoint(Request(scope, receive))
         except ScimError as exc:
             response = _error_response(exc)
         except ClientDisconnect:
             return  # the client left before its body arrived: no one to answer
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
             response = _internal_error()
-        await response(scope, receive, guarded_send)
+        await response(scope, receive, send)
 
 
-def _direct_route(scope: Scope) -> Any:
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _direct_route(scope: Scope) -> Endpoint | None:
     """The endpoint of a resource route, with its path parameters set in the scope; None
     for anything Starlette should route (other paths and methods, a mounted root path)."""
     path: str = scope["path"]
