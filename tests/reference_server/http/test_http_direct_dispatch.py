@@ -5,10 +5,11 @@ take fall through to the router."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from scim_http_helpers import (
     BASE,
@@ -182,3 +183,32 @@ def test_a_client_that_leaves_before_its_body_gets_no_answer_and_no_error_log(
     direct._runner.run(app(scope, receive, send))
     assert sent == []
     assert "unexpected error" not in caplog.text
+
+
+def test_a_body_in_several_messages_is_joined_and_its_size_is_capped(
+    pair: tuple[TestClient, TestClient], settings: ServerSettings
+) -> None:
+    """A streamed body (no Content-Length, several ASGI messages) is read whole; past the
+    limit it is a 413 even though no length was declared (RFC 7644 section 3.12)."""
+    body = orjson.dumps({"schemas": [USER_SCHEMA], "userName": "streamed@example.com"})
+    over = b" " * (settings.bulk_max_payload_size + 1)
+
+    async def pieces(data: bytes) -> AsyncIterator[bytes]:
+        step = 7 if len(data) < 4096 else 4096  # many small messages, or a few big ones
+        for i in range(0, len(data), step):
+            yield data[i : i + step]
+
+    for n, client in enumerate(pair):
+        created = client.post(
+            "/Users",
+            content=pieces(body.replace(b"streamed", f"streamed{n}".encode())),
+            headers={"Content-Type": "application/scim+json"},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["userName"] == f"streamed{n}@example.com"
+        too_big = client.post(
+            "/Users",
+            content=pieces(over[:-1] + b"x"),
+            headers={"Content-Type": "application/scim+json"},
+        )
+        assert_error(too_big, 413)
