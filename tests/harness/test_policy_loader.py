@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from harness.policy.loader import (
     PolicyFileError,
     load_policy,
     policy_defaults,
-    policy_schema_path,
     preset_names,
     resolve_policy_path,
 )
@@ -117,11 +115,6 @@ def test_presets_resolve_by_name_and_load() -> None:
         path = resolve_policy_path(name, Path("/nonexistent"))
         assert path.name == f"{name}.toml"
         assert load_policy(path, environ={}).admin is None
-
-
-def test_promises_are_the_servers_break_names() -> None:
-    schema = json.loads(policy_schema_path().read_text("utf-8"))
-    assert tuple(schema["properties"]["break"]["enum"]) == PROMISES
 
 
 def test_embedded_server_reads_admin_lines(tmp_path: Path) -> None:

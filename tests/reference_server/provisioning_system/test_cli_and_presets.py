@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import jsonschema
 import pytest
 
 from reference_server.provisioning.policy import PROMISES, SCHEMA_PATH, parse_policy
+
+SERVER_DIR = Path(__file__).resolve().parents[3] / "reference_server"
 
 PRESETS = sorted((SCHEMA_PATH.parent).glob("*.toml"))
 ADMIN_SECRET = "cli-admin-secret"
@@ -123,4 +126,13 @@ def test_schema_defaults_are_the_servers_defaults() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     defaults = {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
     assert parse_policy({}, allow_break=False).to_json() == defaults
-    assert schema["properties"]["break"]["enum"] == list(PROMISES)
+
+
+def test_every_promise_can_be_broken_and_the_server_consults_each_break() -> None:
+    """Each `--break` name the schema lists is accepted and is checked somewhere in the
+    server (`org.breaks("<promise>")`): no promise the proofs rely on is a dead name."""
+    sources = "\n".join(p.read_text("utf-8") for p in SERVER_DIR.rglob("*.py"))
+    consulted = set(re.findall(r'breaks\(\s*"(\w+)"', sources))
+    for promise in PROMISES:
+        assert parse_policy({"break": promise}, allow_break=True).broken == promise
+    assert set(PROMISES) == consulted
