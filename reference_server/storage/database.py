@@ -169,12 +169,17 @@ class Checkpointer:
         file, whoever wrote the pages), so what a restart syncs is only what came since."""
         sync = getattr(os, "fdatasync", os.fsync)
         for path in (self._path, f"{self._path}-wal"):
+            # Only a head start for the restart, which syncs anyway: a file that cannot be
+            # opened or synced this way (gone, or Windows refusing a read-only sync) is
+            # left to it.
             try:
                 fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
+            except OSError:
                 continue
             try:
                 sync(fd)
+            except OSError:
+                log.debug("pre-restart sync of %s skipped", path, exc_info=True)
             finally:
                 os.close(fd)
 

@@ -138,3 +138,50 @@ def test_a_restart_syncs_both_files_before_it_holds_the_writers(
     assert ("gate", "") in events, "the log never restarted"
     before = {name for kind, name in events[: events.index(("gate", ""))] if kind == "sync"}
     assert {str(path), f"{path}-wal"} <= before, events
+
+
+def test_a_failing_pre_restart_sync_still_restarts_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpointer's own sync is a head start only: where it fails (Windows will not
+    sync a read-only descriptor) the restart still comes, and syncs by itself."""
+    monkeypatch.setattr(database, "RESTART_FRAMES", 100)
+
+    def refusing_sync(_fd: int) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(os, "fdatasync", refusing_sync)
+    monkeypatch.setattr(os, "fsync", refusing_sync)
+    restarts: list[bool] = []
+
+    class CountingGate:
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            self.lock.acquire()
+            restarts.append(True)
+
+        def __exit__(self, *_exc: object) -> None:
+            self.lock.release()
+
+    path = tmp_path / "scim.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    checkpointer = Checkpointer(engine, CountingGate(), interval=0.02)  # type: ignore[arg-type]
+    try:
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            for i in range(400):
+                conn.execute(
+                    "INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)",
+                    (f"t{i}", "x" * 3000, "2026-01-01T00:00:00.000000Z"),
+                )
+                conn.commit()
+        deadline = time.monotonic() + 10
+        while not restarts and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        checkpointer.stop()
+        engine.dispose()
+    assert restarts, "a failing sync stopped the log restarts"
