@@ -87,6 +87,45 @@ def test_the_log_restarts_under_creates_that_never_pause(
     assert frames < 4000, f"the WAL holds {frames} frames: it never restarted"
 
 
+class _RecordingGate:
+    """A write gate that notes each time the checkpointer takes it (a log restart)."""
+
+    def __init__(self, events: list[tuple[str, str]]) -> None:
+        self.lock = threading.Lock()
+        self.events = events
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.events.append(("gate", ""))
+
+    def __exit__(self, *_exc: object) -> None:
+        self.lock.release()
+
+
+def _write_until_a_restart(path: Path, events: list[tuple[str, str]]) -> None:
+    """Run a checkpointer on a fresh database at `path`, write about 400 pages through
+    another connection, and wait (at most 10 s) until the log restarts."""
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    gate = _RecordingGate(events)
+    checkpointer = Checkpointer(engine, gate, interval=0.02)  # type: ignore[arg-type]
+    try:
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            for i in range(400):
+                conn.execute(
+                    "INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)",
+                    (f"t{i}", "x" * 3000, "2026-01-01T00:00:00.000000Z"),
+                )
+                conn.commit()
+        deadline = time.monotonic() + 10
+        while ("gate", "") not in events and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        checkpointer.stop()
+        engine.dispose()
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors via /proc")
 def test_a_restart_syncs_both_files_before_it_holds_the_writers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -104,37 +143,8 @@ def test_a_restart_syncs_both_files_before_it_holds_the_writers(
         real_sync(fd)
 
     monkeypatch.setattr(os, "fdatasync", recording_sync)
-
-    class RecordingGate:
-        def __init__(self) -> None:
-            self.lock = threading.Lock()
-
-        def __enter__(self) -> None:
-            self.lock.acquire()
-            events.append(("gate", ""))
-
-        def __exit__(self, *_exc: object) -> None:
-            self.lock.release()
-
     path = tmp_path / "scim.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    checkpointer = Checkpointer(engine, RecordingGate(), interval=0.02)  # type: ignore[arg-type]
-    try:
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            for i in range(400):
-                conn.execute(
-                    "INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)",
-                    (f"t{i}", "x" * 3000, "2026-01-01T00:00:00.000000Z"),
-                )
-                conn.commit()
-        deadline = time.monotonic() + 10
-        while ("gate", "") not in events and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        checkpointer.stop()
-        engine.dispose()
+    _write_until_a_restart(path, events)
     assert ("gate", "") in events, "the log never restarted"
     before = {name for kind, name in events[: events.index(("gate", ""))] if kind == "sync"}
     assert {str(path), f"{path}-wal"} <= before, events
@@ -152,36 +162,6 @@ def test_a_failing_pre_restart_sync_still_restarts_the_log(
 
     monkeypatch.setattr(os, "fdatasync", refusing_sync)
     monkeypatch.setattr(os, "fsync", refusing_sync)
-    restarts: list[bool] = []
-
-    class CountingGate:
-        def __init__(self) -> None:
-            self.lock = threading.Lock()
-
-        def __enter__(self) -> None:
-            self.lock.acquire()
-            restarts.append(True)
-
-        def __exit__(self, *_exc: object) -> None:
-            self.lock.release()
-
-    path = tmp_path / "scim.db"
-    engine = create_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    checkpointer = Checkpointer(engine, CountingGate(), interval=0.02)  # type: ignore[arg-type]
-    try:
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            for i in range(400):
-                conn.execute(
-                    "INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)",
-                    (f"t{i}", "x" * 3000, "2026-01-01T00:00:00.000000Z"),
-                )
-                conn.commit()
-        deadline = time.monotonic() + 10
-        while not restarts and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        checkpointer.stop()
-        engine.dispose()
-    assert restarts, "a failing sync stopped the log restarts"
+    events: list[tuple[str, str]] = []
+    _write_until_a_restart(tmp_path / "scim.db", events)
+    assert ("gate", "") in events, "a failing sync stopped the log restarts"
