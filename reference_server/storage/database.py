@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -280,10 +280,7 @@ class Database:
             finally:
                 held.depth -= 1
             return
-        gate = self._write_gate if write else None
-        if gate is not None:
-            gate.acquire()
-        try:
+        with self._write_gate if write else nullcontext():
             cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             held.depth = 1
             try:
@@ -295,9 +292,6 @@ class Database:
                 raise
             finally:
                 held.depth = 0
-        finally:
-            if gate is not None:
-                gate.release()
 
     def close(self) -> None:
         """Give the held SQLite connections back (before `engine.dispose()`)."""
