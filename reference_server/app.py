@@ -103,6 +103,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return ScimResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+_RESOURCE_PREFIX = f"{BASE_PATH}/"
 _RESOURCE_ENDPOINTS = {"Users": "User", "Groups": "Group"}
 _ITEM_METHODS = frozenset(("GET", "PUT", "PATCH", "DELETE"))
 
@@ -164,9 +165,6 @@ def _direct_route(scope: Scope) -> Endpoint | None:
         return None
     scope["path_params"] = {"id": rid}
     return functools.partial(res.item, resource_type=resource_type)
-
-
-_RESOURCE_PREFIX = f"{BASE_PATH}/"
 
 
 def _internal_error() -> Response:
