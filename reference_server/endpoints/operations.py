@@ -10,7 +10,6 @@ assembles the full resource (RFC 7643 section 3.1 `meta`, Group `members` from r
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,7 @@ from reference_server.scim.patch import MemberChanges, apply_patch
 from reference_server.scim.resources import prepare_create, prepare_replace, project, split_members
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.database import Tx
-from reference_server.storage.repository import Member, StoredResource
+from reference_server.storage.repository import Member, StoredResource, new_resource_id
 from reference_server.storage.tables import resources
 
 __all__ = [
@@ -262,7 +261,7 @@ def create(
             plan = hooks.plan_user_create(ctx, conn, data) if user else None
             if plan is not None and (plan.skip is not None or plan.lost):
                 stamp = now()
-                would_be = StoredResource(str(uuid.uuid4()), resource_type, data, 1, stamp, stamp)
+                would_be = StoredResource(new_resource_id(), resource_type, data, 1, stamp, stamp)
                 outcome = "skipped" if plan.skip is not None else "ok"
                 hooks.audit(conn, ctx, action, resource_type, would_be.id, outcome, plan.skip or "")
                 return _answer(ctx, conn, would_be, 201, attributes, excluded, no_related=True)

@@ -927,16 +927,21 @@ def index_rows(
     Keys: path (lower-cased, extension paths URN-prefixed), elem (element position in a
     multi-valued attribute, -1 for singular), and the typed value columns. Attributes
     answered by direct `resources` columns (DIRECT_PATHS) and Group members (rows of
-    `group_members`) are left out; `schemas` is indexed so `schemas eq "urn:..."` filters
-    work (RFC 7644 section 3.4.2.2, Figure 2).
+    `group_members`) are left out; `schemas` is indexed (extension URNs; the core URN is
+    in every resource) so `schemas eq "urn:..."` filters work (RFC 7644 section 3.4.2.2,
+    Figure 2).
     """
     rows: list[dict[str, Any]] = []
     core = reg.core_attributes(resource_type)
+    core_urn = reg.resource_type(resource_type).schema
     for key, value in resource.items():
         if value is None:
             continue
         if key == "schemas":
-            _index_attr(rows, "schemas", _SCHEMAS_ATTR, value)
+            # Extension URNs only: the core one is in every resource (see filter/sql.py).
+            listed = value if isinstance(value, list) else [value]
+            extensions = [urn for urn in listed if urn != core_urn]
+            _index_attr(rows, "schemas", _SCHEMAS_ATTR, extensions)
             continue
         low = key.lower()
         attr = core.get(low)

@@ -11,7 +11,9 @@ are Core expressions from `scim/filter/sql.py`, compiled per call.
 from __future__ import annotations
 
 import operator
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -31,7 +33,7 @@ from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.database import Database, Tx
 from reference_server.storage.tables import group_members, resources
 
-__all__ = ["Member", "Repository", "StoredResource"]
+__all__ = ["Member", "Repository", "StoredResource", "new_resource_id"]
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
@@ -59,6 +61,23 @@ class Member:
 
 def _now() -> str:
     return format_timestamp(datetime.now(UTC))
+
+
+def new_resource_id() -> str:
+    """A time-ordered UUID (version 7, RFC 9562 section 5.7): 48 bits of Unix milliseconds,
+    then 74 random bits.
+
+    Resources created one after another get neighbouring ids, so their entries in every
+    index that starts with (tenant, id) (the primary key, attr_index, group_members)
+    land on the same few B-tree pages instead of one random page each: fewer pages
+    written per create, and a group add or a page of users reads and writes a handful of
+    leaves instead of one per member (issue 2, point 9). The random part keeps ids
+    unguessable; the time they reveal is meta.created, which every reader sees anyway.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return str(uuid.UUID(int=value))
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -333,7 +352,7 @@ class Repository:
         self, tx: Tx, tenant: str, resource_type: str, data: dict[str, Any]
     ) -> StoredResource:
         now = _now()
-        res = StoredResource(str(uuid.uuid4()), resource_type, data, 1, now, now)
+        res = StoredResource(new_resource_id(), resource_type, data, 1, now, now)
         params = (
             tenant,
             res.id,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
@@ -134,7 +135,18 @@ attr_index = Table(
     # dateTime values normalised to UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ"
     # so text order is time order.
     Column("v_time", String(40)),
-    Index("ix_attr_lower", "tenant_id", "resource_type", "path", "v_lower"),
+    # Strings only: boolean, number and dateTime rows (v_lower NULL) would all share a few
+    # keys per path, the most written and least selective entries; their filters read
+    # the rows through ix_attr_resource or the table instead (migration 0006).
+    Index(
+        "ix_attr_lower",
+        "tenant_id",
+        "resource_type",
+        "path",
+        "v_lower",
+        sqlite_where=text("v_lower IS NOT NULL"),
+        postgresql_where=text("v_lower IS NOT NULL"),
+    ),
     Index("ix_attr_resource", "tenant_id", "resource_id"),
 )
 

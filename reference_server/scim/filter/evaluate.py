@@ -19,7 +19,7 @@ from reference_server.scim.filter.semantics import (
 from reference_server.scim.resources import normalize_datetime
 from reference_server.scim.schemas import SchemaRegistry
 
-__all__ = ["match_element", "matches"]
+__all__ = ["compare_value", "match_element", "matches"]
 
 
 def matches(reg: SchemaRegistry, resource_type: str, f: Filter, resource: dict[str, Any]) -> bool:
@@ -60,8 +60,8 @@ def _eval(
             present = _present(leaf, values)
             return not present if node.op == "eq" else present
         if node.op == "ne":
-            return not any(_compare(leaf, "eq", v, value) for v in values)
-        return any(_compare(leaf, node.op, v, value) for v in values)
+            return not any(compare_value(leaf, "eq", v, value) for v in values)
+        return any(compare_value(leaf, node.op, v, value) for v in values)
     parent_leaf = resolve_parent(reg, resource_type, node.path)
     elements = _elements(parent_leaf, obj)
     return any(_eval(reg, resource_type, node.filter, e, node.path.text) for e in elements)
@@ -150,7 +150,7 @@ def _present(leaf: Leaf, values: list[Any]) -> bool:
     return False
 
 
-def _compare(leaf: Leaf, op: str, raw: Any, value: CompValue) -> bool:
+def compare_value(leaf: Leaf, op: str, raw: Any, value: CompValue) -> bool:
     have = _norm(leaf, raw)
     if have is None:
         return False

@@ -39,6 +39,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from reference_server.scim.errors import InvalidFilter, InvalidValue
 from reference_server.scim.filter.ast import And, Compare, CompValue, Filter, Not, Or, Present
+from reference_server.scim.filter.evaluate import compare_value
 from reference_server.scim.filter.semantics import (
     Leaf,
     bind_compare,
@@ -172,6 +173,8 @@ class _Builder:
 
         if leaf.source == "column":
             return nonempty(resources.c[leaf.key])
+        if leaf.source == "schemas":
+            return true()  # every resource lists its core schema
         if leaf.source in ("members", "groups"):
             if scope.row is not None:
                 return nonempty(self._member_column(scope.row, leaf))
@@ -185,6 +188,9 @@ class _Builder:
 
         if leaf.kind == "complex":
             return self._rows(leaf, scope, cond, leaf.paths)
+        if leaf.kind in ("text", "binary"):
+            # A condition on v_lower lets the seek use the partial ix_attr_lower.
+            return self._rows(leaf, scope, lambda x: x.c.v_lower != "")
         return self._rows(leaf, scope, cond)
 
     def compare(self, leaf: Leaf, op: str, value: CompValue, scope: _Scope) -> ColumnElement[bool]:
@@ -198,6 +204,13 @@ class _Builder:
             m = group_members.alias()
             col = self._member_column(m, leaf)
             return self._in_membership(m, leaf, _op(col, op, value, leaf.case_exact))
+        if leaf.source == "schemas":
+            # The core schema URN has no attr_index row (every resource lists it, so its
+            # rows were the most written and least selective entries of the index): it is
+            # compared here, the extension URNs in the database.
+            core = self.reg.resource_type(self.resource_type).schema
+            if compare_value(leaf, op, core, value):
+                return true()
         name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
         if name == "v_text" and op == "eq" and isinstance(value, str):
             # Seek with ix_attr_lower, compare exactly on v_text: one index serves both
@@ -205,6 +218,13 @@ class _Builder:
             low = value.lower()
             return self._rows(leaf, scope, lambda x: and_(x.c.v_lower == low, x.c.v_text == value))
         exact = leaf.case_exact or leaf.kind == "binary"
+        if name in ("v_text", "v_lower"):
+            # Spelled out so that co/ew (LIKE) can seek the partial ix_attr_lower too.
+            return self._rows(
+                leaf,
+                scope,
+                lambda x: and_(x.c.v_lower.is_not(None), _op(x.c[name], op, value, exact)),
+            )
         return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
 
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from reference_server.scim.filter import parse_filter
+from reference_server.scim.filter.sql import filter_to_sql
+from reference_server.scim.schemas import load_registry
 from reference_server.storage.engine import SQLITE_STATS, create_engine, upgrade
+from reference_server.storage.tables import resources
 
 
 def _plan(conn: sa.Connection, sql: str, params: tuple[object, ...]) -> str:
@@ -69,3 +74,34 @@ def test_filter_grammar_is_built_at_start_not_in_the_first_request(tmp_path: Pat
         assert parser._parser.cache_info().currsize == 1
     finally:
         state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'emails.value eq "a@x.org"',
+        'title co "lead"',
+        'title sw "lead"',
+        'name.familyName ew "son"',
+        'title gt "m"',
+        "title pr",
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7"',
+        'schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"',
+    ],
+)
+def test_string_filters_seek_the_partial_string_index(tmp_path: Path, text: str) -> None:
+    """ix_attr_lower holds string rows only (`WHERE v_lower IS NOT NULL`): SQLite uses a
+    partial index only where the query implies its condition, so every string test must
+    say it (LIKE does not imply it), or the filter walks every index row of the tenant."""
+    engine = create_engine(f"sqlite:///{tmp_path}/s.db")
+    try:
+        upgrade(engine)
+        where = filter_to_sql(load_registry(), "User", "t", parse_filter(text))
+        stmt = sa.select(resources.c.id).where(resources.c.tenant_id == "t", where)
+        compiled = stmt.compile(dialect=engine.dialect)
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        with engine.connect() as conn:
+            plan = _plan(conn, str(compiled), params)
+        assert "USING INDEX ix_attr_lower" in plan, plan
+    finally:
+        engine.dispose()

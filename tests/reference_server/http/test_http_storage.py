@@ -11,6 +11,7 @@ from reference_server.storage.engine import create_engine, downgrade, upgrade
 from reference_server.storage.tables import group_members, metadata, tokens
 
 ADMIN = "http://testserver/admin/v1"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def test_migrations_create_exactly_the_tables_module(database_url: str) -> None:
@@ -87,3 +88,44 @@ def test_admin_creates_organizations_and_tokens(client: TestClient) -> None:
     assert_error(client.post(f"{ADMIN}/organizations/nope/tokens", headers=admin), 404)
     empty = client.post(f"{ADMIN}/organizations", json={"name": ""}, headers=admin)
     assert_error(empty, 400, "invalidValue")
+
+
+def test_migration_0006_moves_core_schema_rows_out_of_attr_index(database_url: str) -> None:
+    """An 0005 database loses its core-schema rows on upgrade (filters compare that URN
+    without a row), keeps extension rows, and gets them back on downgrade."""
+    core, ext = "urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE
+    engine = create_engine(database_url)
+    try:
+        downgrade(engine)
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
+                    "created, last_modified) VALUES ('t', 'u1', 'User', '{}', 1, 'c', 'm')"
+                )
+            )
+            for elem, urn in enumerate((core, ext)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, "
+                        "elem, v_text, v_lower) VALUES ('t', 'u1', 'User', 'schemas', :e, :u, :l)"
+                    ),
+                    {"e": elem, "u": urn, "l": urn.lower()},
+                )
+
+        def schema_rows() -> list[str]:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text("SELECT v_text FROM attr_index WHERE path = 'schemas' ORDER BY elem")
+                )
+                return [r[0] for r in rows]
+
+        upgrade(engine)
+        assert schema_rows() == [ext]
+        downgrade(engine, "0005")
+        assert sorted(schema_rows()) == sorted([core, ext])
+    finally:
+        downgrade(engine)
+        upgrade(engine)
+        engine.dispose()
