@@ -43,6 +43,7 @@ def _plans(users: int, analyze: bool, slow_ms: float) -> int:
     from reference_server.endpoints import operations as ops
     from reference_server.endpoints.common import Ctx
     from reference_server.settings import ServerSettings
+    from reference_server.storage.repository import new_resource_id
 
     workdir = Path(tempfile.mkdtemp(prefix="scim-sql-"))
     db = workdir / "s.db"
@@ -51,7 +52,7 @@ def _plans(users: int, analyze: bool, slow_ms: float) -> int:
     assert tenant is not None
     ctx = Ctx(state, tenant, "http://127.0.0.1/scim/v2")
     raw = sqlite3.connect(db)
-    ids = [str(uuid.uuid4()) for _ in range(users)]
+    ids = [new_resource_id() for _ in range(users)]  # time-ordered, as the server makes them
     raw.executemany(
         "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, external_id, "
         "display_name_lower, display, data, version, created, last_modified) "

@@ -120,6 +120,18 @@ def start_server(preset: Path, *extra: str) -> EmbeddedServer:
     return server
 
 
+def url_of(server: EmbeddedServer) -> str:
+    """The SCIM base URL of a started server (set by `start`)."""
+    assert server.url is not None, "the server was not started"
+    return server.url
+
+
+def admin_token_of(server: EmbeddedServer) -> str:
+    """The admin token of a server started with a policy (set by the constructor)."""
+    assert server.admin_token is not None, "the server was started without a policy"
+    return server.admin_token
+
+
 def policy_file(server: EmbeddedServer, preset: Path, folder: Path) -> Path:
     """The preset plus an `[admin]` section naming this server's admin API."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,11 +166,11 @@ def _leaks(report_dir: Path, server: EmbeddedServer) -> list[str]:
 
 def run_inline(server: EmbeddedServer, policy: Path, report_dir: Path, check: str) -> Outcomes:
     """One policy check in-process (`defects.proving.run_suite`) against a started server."""
-    os.environ[ADMIN_ENV] = str(server.admin_token)
+    os.environ[ADMIN_ENV] = admin_token_of(server)
     try:
         records = run_suite(
             [f"{MODULE}::{check}"],
-            str(server.url),
+            url_of(server),
             report_dir,
             "--scim-policy",
             str(policy),
@@ -304,8 +316,8 @@ def test_a_files_admin_section_drives_a_server_the_harness_did_not_start(
         outcomes = run_policy_checks(
             policy_file(server, preset, tmp_path),
             tmp_path / "report",
-            extra=("--scim-url", str(server.url), f"--scim-token={server.token}"),
-            env={ADMIN_ENV: str(server.admin_token)},
+            extra=("--scim-url", url_of(server), f"--scim-token={server.token}"),
+            env={ADMIN_ENV: admin_token_of(server)},
         )
     finally:
         server.stop()
