@@ -28,6 +28,7 @@ __all__ = [
     "AdminSection",
     "PolicyFile",
     "PolicyFileError",
+    "break_names",
     "load_policy",
     "policy_defaults",
     "policy_schema_path",
@@ -134,10 +135,15 @@ def _validator(schema_path: Path) -> Any:
     return Draft202012Validator(_schema(schema_path))
 
 
-def promise_ids() -> list[str]:
-    """The promises (policy check ids, `--break` names): the schema's `break` enum."""
+def break_names() -> list[str]:
+    """Every `--break` name: each promise, and `promise:mode` for another way to break it."""
     enum: list[str] = _schema(policy_schema_path())["properties"]["break"]["enum"]
     return enum
+
+
+def promise_ids() -> list[str]:
+    """The promises (policy check ids, `--break` names): the schema's `break` enum."""
+    return [name for name in break_names() if ":" not in name]
 
 
 def policy_defaults(schema_path: Path | None = None) -> dict[str, Any]:

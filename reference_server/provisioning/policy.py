@@ -46,8 +46,9 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-# The promises a policy check enforces; each is also a `--break` name (ARCHITECTURE.md,
-# "Promises"). The schema's `break` enum is their one list, shared with the harness.
+# The `--break` names: each promise a policy check enforces (ARCHITECTURE.md, "Promises"),
+# and `promise:mode` for another way to break one. The schema's `break` enum is their one
+# list, shared with the harness.
 PROMISES: tuple[str, ...] = tuple(_schema()["properties"]["break"]["enum"])
 
 

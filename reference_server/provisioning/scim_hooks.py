@@ -296,7 +296,10 @@ def user_changed(
     status = "active" if now_active or org.breaks("deactivation") else "suspended"
     membership = store.membership_by_scim(org.id, scim_user_id)
     if membership is not None:
-        store.update_profile(membership.account_id, profile_of(org, new))
+        if not org.breaks("member_role:sync_skips_profile"):
+            store.update_profile(membership.account_id, profile_of(org, new))
+        if org.breaks("member_role:sync_resets_role"):
+            store.set_role(membership.account_id, "member")
         email = email_of(new)
         if email is not None and email != email_of(old) and store.account_by_email(email) is None:
             store.set_email(membership.account_id, email)

@@ -303,7 +303,7 @@ def set_role(state: ServerState, org_id: str, account_id: str, role: str) -> dic
             raise NotFound(f"account {account_id!r} is not a member of this organization")
         if not current.seat and role != "it_admin":
             check_cap(store, org)
-        store.set_role(account_id, role)
+        store.set_role(account_id, role, seat_for_it_admin=org.breaks("member_role:it_admin_seat"))
         raise_billing(store, org)
         return store.members(org.id, account.email)[0]
 

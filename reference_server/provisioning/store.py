@@ -302,9 +302,9 @@ class Store:
     def set_status(self, account_id: str, status: str) -> None:
         self.tx.run(_SET_STATUS, (status, account_id))
 
-    def set_role(self, account_id: str, role: str) -> None:
+    def set_role(self, account_id: str, role: str, *, seat_for_it_admin: bool = False) -> None:
         current = self.membership_of(account_id)
-        seat = role != "it_admin"
+        seat = role != "it_admin" or seat_for_it_admin
         self.tx.run(_SET_ROLE, (role, seat, account_id))
         if current is not None and current.seat != seat:
             self.tx.run(_USED_DELTA, (1 if seat else -1, current.tenant_id))

@@ -29,7 +29,7 @@ from defects.proving import FAST, TOKEN, Proof, run_suite
 
 from harness.endpoint import EmbeddedServer
 from harness.plugin import SUITE_DIR
-from harness.policy.loader import preset_names, presets_dir
+from harness.policy.loader import break_names, preset_names, presets_dir
 from harness.policy.promises import PROMISES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,18 @@ class Break(Defect):
         return f"--break {self.promise}"
 
 
-PROOFS = [Proof(f"test_policy::test_policy_{p}", Break(promise=p)) for p in PROMISES]
+MODES: tuple[str, ...] = tuple(name for name in break_names() if ":" in name)
+"""`promise:mode` breaks: other ways to break a promise whose check asserts several things
+(member_role: an IT admin keeps a paid seat; a sync resets an admin's role; a sync does not
+reach the member's profile), each proven to fail the same check."""
+
+
+def _check_of(promise: str) -> str:
+    """The policy check a `--break` name is proven against (`member_role:mode` -> its promise's)."""
+    return f"test_policy_{promise.split(':')[0]}"
+
+
+PROOFS = [Proof(f"test_policy::{_check_of(p)}", Break(promise=p)) for p in (*PROMISES, *MODES)]
 
 Outcomes = dict[str, tuple[str, str]]  # check function -> (outcome, reason)
 
@@ -208,7 +219,7 @@ class PolicyProofs:
             return dict(zip(names, runs, strict=True))
 
     def preset_for(self, promise: str) -> str | None:
-        check = f"test_policy_{promise}"
+        check = _check_of(promise)
         if promise in BREAK_UNDER:
             return BREAK_UNDER[promise]
         passing = [n for n, runs in self.clean.items() if runs.get(check, ("",))[0] == "passed"]
@@ -216,7 +227,9 @@ class PolicyProofs:
 
     def pairs(self) -> list[tuple[str, str]]:
         """(promise, preset) of every break run, in the order the tests ask for them."""
-        primary = [(p, preset) for p in PROMISES if (preset := self.preset_for(p)) is not None]
+        primary = [
+            (p, preset) for p in (*PROMISES, *MODES) if (preset := self.preset_for(p)) is not None
+        ]
         return list(dict.fromkeys([*primary, *OTHER_MODE]))
 
     def _start(self, pair: tuple[str, str]) -> Future[EmbeddedServer]:
@@ -237,9 +250,9 @@ class PolicyProofs:
         if pair in order and order.index(pair) + 1 < len(order):
             self._start(order[order.index(pair) + 1])
         try:
-            folder = self.folder / f"break-{promise}-{preset}"
+            folder = self.folder / f"break-{promise.replace(':', '-')}-{preset}"
             policy = policy_file(server, _preset(preset), folder)
-            outcomes = run_inline(server, policy, folder / "report", f"test_policy_{promise}")
+            outcomes = run_inline(server, policy, folder / "report", _check_of(promise))
             self.leaks[pair] = _leaks(folder / "report", server)
         finally:
             server.stop()
@@ -261,7 +274,11 @@ def proofs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyProofs]:
     proving.close()
 
 
-@pytest.mark.parametrize("proof", PROOFS, ids=[p.function for p in PROOFS])
+@pytest.mark.parametrize(
+    "proof",
+    PROOFS,
+    ids=[p.defect.promise if isinstance(p.defect, Break) else p.function for p in PROOFS],
+)
 def test_check_is_proven(proofs: PolicyProofs, proof: Proof) -> None:
     assert isinstance(proof.defect, Break)
     promise = proof.defect.promise

@@ -260,6 +260,39 @@ def test_member_role(make_env: MakeEnv, broken: bool) -> None:
     assert changed["seat"] is False  # IT admins take no paid seat
 
 
+@pytest.mark.parametrize(
+    "mode",
+    [
+        None,
+        "member_role:it_admin_seat",
+        "member_role:sync_resets_role",
+        "member_role:sync_skips_profile",
+    ],
+)
+def test_member_role_modes(make_env: MakeEnv, mode: str | None) -> None:
+    """The other ways to break member_role: an IT admin keeps a paid seat; the next sync
+    resets the role an admin gave; the next sync does not reach the member's profile."""
+    env = make_env(POLICY, mode)
+    email = env.email()
+    user = env.user(email)
+    member = env.member(email)
+    assert member is not None
+    assert member["role"] == "member"
+    path = env.org_path(f"/members/{member['account_id']}")
+    it_admin = env.ok("PATCH", path, {"role": "it_admin"})
+    assert it_admin["seat"] is (mode == "member_role:it_admin_seat")
+    env.ok("PATCH", path, {"role": "org_admin"})
+    op = {"op": "replace", "path": "displayName", "value": "Resynced"}
+    body = {"schemas": [PATCH_OP], "Operations": [op]}
+    assert env.scim.patch(f"/Users/{user['id']}", json=body).status_code == 200
+    synced = env.member(email)
+    assert synced is not None
+    reset = mode == "member_role:sync_resets_role"
+    assert synced["role"] == ("member" if reset else "org_admin")
+    skipped = mode == "member_role:sync_skips_profile"
+    assert (synced["display_name"] == "Resynced") is not skipped
+
+
 @pytest.mark.parametrize("broken", BREAK)
 def test_attribute_mapping(make_env: MakeEnv, broken: bool) -> None:
     """SPEC: "Attribute mapping: userName -> email, name.givenName -> first name,
