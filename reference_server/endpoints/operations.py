@@ -118,10 +118,9 @@ def representation(
     """The resource as returned: document + id + members/groups + meta, then projected."""
     reg = ctx.state.registry
     location = f"{ctx.base}{_endpoint(reg, res.resource_type)}/{res.id}"
-    full: dict[str, Any] = {"schemas": res.data.get("schemas", []), "id": res.id}
-    for key, value in res.data.items():
-        if key != "schemas":
-            full[key] = value
+    # `schemas` first, then `id`: the document's own `schemas` takes the first slot.
+    full: dict[str, Any] = {"schemas": [], "id": res.id}
+    full.update(res.data)
     if related:
         if res.resource_type == "Group":
             full["members"] = [_member_json(ctx, m.id, m.type, m.display, m.type) for m in related]
@@ -136,7 +135,7 @@ def representation(
         "location": location,
         "version": etag(res.version),
     }
-    return project(reg, res.resource_type, full, attributes, excluded)
+    return project(reg, res.resource_type, full, attributes, excluded, owned=True)
 
 
 def _member_json(ctx: Ctx, mid: str, kind: str, display: str | None, shown: str) -> dict[str, Any]:

@@ -743,6 +743,8 @@ def project(
     resource: dict[str, Any],
     attributes: list[str] | None,
     excluded: list[str] | None,
+    *,
+    owned: bool = False,
 ) -> dict[str, Any]:
     """The representation to return: `returned` plus attributes/excludedAttributes.
 
@@ -750,11 +752,17 @@ def project(
     ones never, "request" ones only when named in `attributes`; `attributes` overrides
     the default set, `excludedAttributes` removes from it. `schemas` is always returned.
     Unknown names select nothing (no error). The enterprise manager gets its `$ref`.
+    `owned`: the caller built `resource` for this answer, so it may be changed in place
+    (a page of 100 users then copies no dict twice).
     """
     resource = _with_manager_ref(reg, resource_type, resource)
     if not attributes and not excluded:
         drop, deep = _default_plan(reg, resource_type)
         if not deep:  # the hot path: plain dict work
+            if owned:  # a dict built for this answer: drop in place, no copy
+                for key in drop & resource.keys():
+                    del resource[key]
+                return resource
             return {k: v for k, v in resource.items() if k not in drop}
     core = reg.core_attributes(resource_type)
     mode = "attributes" if attributes else "excluded" if excluded else "default"

@@ -379,6 +379,16 @@ def test_project_default_drops_never() -> None:
     assert "password" not in out
     assert out["userName"] == "bjensen"
     assert out[ENTERPRISE_USER] == FULL[ENTERPRISE_USER]
+    assert "password" in FULL  # the input is left alone
+
+
+def test_project_owned_drops_in_place_with_the_same_result() -> None:
+    """`owned=True` (a dict built for the answer) may be changed instead of copied."""
+    built = {**FULL}
+    out = project(REG, "User", built, None, None, owned=True)
+    assert out == project(REG, "User", FULL, None, None)
+    assert out is built
+    assert "password" not in built
 
 
 def test_project_attributes_keeps_always_and_requested() -> None:
