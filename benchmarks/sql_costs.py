@@ -1,6 +1,7 @@
 """Measure the SQL side of the reference server in-process (the README's numbers).
 
     python benchmarks/sql_costs.py plans --users 100000 [--analyze]
+    python benchmarks/sql_costs.py groups --users 100000 [--sizes 2500,10000,...]
     python benchmarks/sql_costs.py statements
 
 `plans` builds a synthetic database (the server's own schema and bootstrap organization,
@@ -9,6 +10,10 @@ half an hour on a small machine), calls the server's operations in-process (grou
 50 members, single remove, a page near the end, `emails.value` and `userName` filters, a
 GET) and prints each operation's CPU time and every slow statement with SQLite's query
 plan. `--analyze` runs ANALYZE first, to show what statistics change.
+
+`groups` grows one group on such a database the way `bench_server.py`'s group-patch phase
+does (adds of the next 50 users, a single remove after each) and prints the CPU time of
+an add and of a remove around each group size: the cost must not follow the group's size.
 
 `statements` compares, for one user read (the resource and its groups), SQLAlchemy Core
 statements built per call (what the repository does), the same statements prebuilt with
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sqlite3
 import sys
 import tempfile
@@ -38,64 +44,123 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
-def _plans(users: int, analyze: bool, slow_ms: float) -> int:
-    from reference_server.app import create_state
-    from reference_server.endpoints import operations as ops
-    from reference_server.endpoints.common import Ctx
-    from reference_server.settings import ServerSettings
-    from reference_server.storage.repository import new_resource_id
+class _Synthetic:
+    """A server state on a fresh SQLite file: the bootstrap organization, then N users
+    written straight into SQLite (seeding 100,000 users over HTTP takes a minute or more),
+    with time-ordered ids in creation order, as the server makes them."""
 
-    workdir = Path(tempfile.mkdtemp(prefix="scim-sql-"))
-    db = workdir / "s.db"
-    state = create_state(ServerSettings(database_url=f"sqlite:///{db}", bootstrap_token="T"))
-    tenant = state.bootstrap_tenant
-    assert tenant is not None
-    ctx = Ctx(state, tenant, "http://127.0.0.1/scim/v2")
-    raw = sqlite3.connect(db)
-    ids = [new_resource_id() for _ in range(users)]  # time-ordered, as the server makes them
-    raw.executemany(
-        "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, external_id, "
-        "display_name_lower, display, data, version, created, last_modified) "
-        "VALUES (?, ?, 'User', ?, ?, ?, ?, ?, 1, ?, ?)",
-        [
-            (
-                tenant,
-                rid,
-                f"u{n}@b",
-                f"ext-{n}",
-                f"bench u{n}",
-                f"Bench u{n}",
-                json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
-                f"2026-01-01T00:00:00.{n:09d}Z",
-                "2026-01-01T00:00:00Z",
-            )
-            for n, rid in enumerate(ids)
-        ],
-    )
-    raw.executemany(
-        "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text, "
-        "v_lower) VALUES (?, ?, 'User', 'emails.value', 0, ?, ?)",
-        [(tenant, rid, f"u{n}@m", f"u{n}@m") for n, rid in enumerate(ids)],
-    )
-    raw.commit()
+    def __init__(self, users: int) -> None:
+        from reference_server.app import create_state
+        from reference_server.endpoints.common import Ctx
+        from reference_server.settings import ServerSettings
+        from reference_server.storage.repository import new_resource_id
+
+        self.workdir = Path(tempfile.mkdtemp(prefix="scim-sql-"))
+        self.db = self.workdir / "s.db"
+        url = f"sqlite:///{self.db}"
+        self.state = create_state(ServerSettings(database_url=url, bootstrap_token="T"))
+        tenant = self.state.bootstrap_tenant
+        assert tenant is not None
+        self.ctx = Ctx(self.state, tenant, "http://127.0.0.1/scim/v2")
+        self.raw = sqlite3.connect(self.db)
+        self.ids = [new_resource_id() for _ in range(users)]
+        self.raw.executemany(
+            "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, "
+            "external_id, display_name_lower, display, data, version, created, last_modified) "
+            "VALUES (?, ?, 'User', ?, ?, ?, ?, ?, 1, ?, ?)",
+            [
+                (
+                    tenant,
+                    rid,
+                    f"u{n}@b",
+                    f"ext-{n}",
+                    f"bench u{n}",
+                    f"Bench u{n}",
+                    json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+                    f"2026-01-01T00:00:00.{n:09d}Z",
+                    "2026-01-01T00:00:00Z",
+                )
+                for n, rid in enumerate(self.ids)
+            ],
+        )
+        self.raw.executemany(
+            "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text, "
+            "v_lower) VALUES (?, ?, 'User', 'emails.value', 0, ?, ?)",
+            [(tenant, rid, f"u{n}@m", f"u{n}@m") for n, rid in enumerate(self.ids)],
+        )
+        self.raw.execute(  # the counter the server keeps in every insert's transaction
+            "INSERT INTO resource_counts (tenant_id, resource_type, total, generation) "
+            "VALUES (?, 'User', ?, 1) ON CONFLICT (tenant_id, resource_type) DO UPDATE SET "
+            "total = total + excluded.total, generation = generation + 1",
+            (tenant, users),
+        )
+        self.raw.commit()
+
+    def group(self, name: str) -> str:
+        from reference_server.endpoints import operations as ops
+
+        body = {"schemas": [GROUP_SCHEMA], "displayName": name}
+        created = ops.create(self.ctx, "Group", body, None, None).body
+        assert created is not None
+        return str(created["id"])
+
+    def add_members(self, gid: str, batch: Sequence[str]) -> None:
+        self.patch_group(
+            gid, {"op": "add", "path": "members", "value": [{"value": i} for i in batch]}
+        )
+
+    def remove_member(self, gid: str, member: str) -> None:
+        self.patch_group(gid, {"op": "remove", "path": f'members[value eq "{member}"]'})
+
+    def patch_group(self, gid: str, op: dict[str, Any]) -> None:
+        from reference_server.endpoints import operations as ops
+
+        ops.patch(self.ctx, "Group", gid, {"schemas": [PATCH_SCHEMA], "Operations": [op]})
+
+    def close(self) -> None:
+        self.state.repo.close()
+        self.state.engine.dispose()
+        self.raw.close()
+        for path in self.workdir.iterdir():
+            path.unlink()
+        self.workdir.rmdir()
+
+
+def _capture_statements() -> list[tuple[float, str, Any]]:
+    """Every statement the repository runs from now on: (wall ms, SQL, parameters).
+
+    The repository talks to the DB-API driver through `storage.database.Tx`, not through
+    SQLAlchemy's Connection (whose events would see nothing), so Tx's methods are wrapped.
+    """
+    from reference_server.storage.database import Tx
+
+    seen: list[tuple[float, str, Any]] = []
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Tx, sql: str, params: Any = ()) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(self, sql, params)
+            finally:
+                seen.append(((time.perf_counter() - started) * 1e3, sql, params))
+
+        return call
+
+    for name in ("all", "first", "run", "run_many"):
+        setattr(Tx, name, timed(getattr(Tx, name)))
+    return seen
+
+
+def _plans(users: int, analyze: bool, slow_ms: float) -> int:
+    from reference_server.endpoints import operations as ops
+
+    data = _Synthetic(users)
+    ctx, ids, raw = data.ctx, data.ids, data.raw
     if analyze:
         raw.execute("ANALYZE")
         raw.commit()
-    body = {"schemas": [GROUP_SCHEMA], "displayName": "grow"}
-    group = ops.create(ctx, "Group", body, None, None).body
-    assert group is not None
-    gid = group["id"]
-
-    seen: list[tuple[float, str, Any]] = []
-    started: dict[int, float] = {}
-
-    @sa.event.listens_for(state.engine, "before_cursor_execute")
-    def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        started[id(cursor)] = time.perf_counter()
-
-    @sa.event.listens_for(state.engine, "after_cursor_execute")
-    def _after(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        seen.append(((time.perf_counter() - started.pop(id(cursor))) * 1e3, statement, params))
+    gid = data.group("grow")
+    seen = _capture_statements()
 
     def run(label: str, fn: Callable[[], object]) -> None:
         seen.clear()
@@ -114,12 +179,12 @@ def _plans(users: int, analyze: bool, slow_ms: float) -> int:
             print(f"                plan: {plan}")
 
     def add(batch: Sequence[str]) -> None:
-        op = {"op": "add", "path": "members", "value": [{"value": i} for i in batch]}
-        ops.patch(ctx, "Group", gid, {"schemas": [PATCH_SCHEMA], "Operations": [op]})
+        data.patch_group(
+            gid, {"op": "add", "path": "members", "value": [{"value": i} for i in batch]}
+        )
 
     def remove(member: str) -> None:
-        op = {"op": "remove", "path": f'members[value eq "{member}"]'}
-        ops.patch(ctx, "Group", gid, {"schemas": [PATCH_SCHEMA], "Operations": [op]})
+        data.patch_group(gid, {"op": "remove", "path": f'members[value eq "{member}"]'})
 
     print(f"{users:,} users, SQLite {sqlite3.sqlite_version}, ANALYZE: {analyze}")
     run("warm-up: add 50 (builds the PATCH path grammar)", lambda: add(ids[:50]))
@@ -134,11 +199,54 @@ def _plans(users: int, analyze: bool, slow_ms: float) -> int:
     flt2 = f'userName eq "u{half}@b"'
     run(f"filter {flt2}", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt2)))
     run("get", lambda: ops.read(ctx, "User", ids[half], None, None, None))
-    state.engine.dispose()
-    raw.close()
-    for path in workdir.iterdir():
-        path.unlink()
-    workdir.rmdir()
+    data.close()
+    return 0
+
+
+def _groups(users: int, marks: Sequence[int], pairs: int) -> int:
+    """Does a membership PATCH cost the same whatever the group's size (issue 2, point 9)?
+
+    The bench_server phase cannot show it at 1,000 users: its group holds at most 1,000
+    members, so after about 20 pairs its adds of 50 only re-add members (nothing to
+    insert). Here a group grows as in that phase (the next 50 users per add, a random
+    member removed after each) and the CPU time of adds that insert 50 new members and of
+    single removes is printed around each size in `marks`.
+    """
+    data = _Synthetic(users)
+    gid = data.group("grow")
+    rnd = random.Random(3)
+    members: list[str] = []
+    cost: dict[int, list[tuple[float, float]]] = {m: [] for m in marks}
+    wanted = [m for m in marks if m + 50 <= users]
+    print(f"{users:,} users, SQLite {sqlite3.sqlite_version}; CPU per request around each size")
+    for start in range(0, users - 49, 50):
+        size = len(members)
+        near = [m for m in wanted if m - pairs * 49 <= size < m]
+        if not near and size > max(wanted, default=0):
+            break
+        t0 = time.process_time()
+        batch = data.ids[start : start + 50]
+        data.patch_group(
+            gid, {"op": "add", "path": "members", "value": [{"value": i} for i in batch]}
+        )
+        added = time.process_time() - t0
+        members.extend(batch)
+        victim = members.pop(rnd.randrange(len(members)))
+        t0 = time.process_time()
+        data.remove_member(gid, victim)
+        removed = time.process_time() - t0
+        for m in near:
+            cost[m].append((added, removed))
+    for mark in wanted:
+        runs = cost[mark]
+        if runs:
+            add_us = sum(a for a, _ in runs) / len(runs) * 1e6
+            remove_us = sum(r for _, r in runs) / len(runs) * 1e6
+            print(
+                f"  ~{mark:>7,} members: add 50 {add_us:6.0f} us, remove 1 {remove_us:5.0f} us "
+                f"({len(runs)} pairs)"
+            )
+    data.close()
     return 0
 
 
@@ -267,11 +375,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     plans.add_argument("--users", type=int, default=100_000)
     plans.add_argument("--analyze", action="store_true", help="run ANALYZE first")
     plans.add_argument("--slow-ms", type=float, default=1.0, help="show statements slower")
+    groups = sub.add_parser("groups", help="group add/remove cost as the group grows")
+    groups.add_argument("--users", type=int, default=100_000)
+    groups.add_argument(
+        "--sizes", default="2500,10000,30000,60000,90000", help="group sizes to report"
+    )
+    groups.add_argument("--pairs", type=int, default=50, help="add/remove pairs per size")
     stmts = sub.add_parser("statements", help="SQLAlchemy Core vs raw SQL for one user read")
     stmts.add_argument("--calls", type=int, default=3000)
     args = parser.parse_args(argv)
     if args.command == "plans":
         return _plans(args.users, args.analyze, args.slow_ms)
+    if args.command == "groups":
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+        return _groups(args.users, sizes, args.pairs)
     return _statements(args.calls)
 
 
