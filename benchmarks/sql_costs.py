@@ -207,8 +207,8 @@ def _groups(users: int, marks: Sequence[int], pairs: int) -> int:
     """Does a membership PATCH cost the same whatever the group's size (issue 2, point 9)?
 
     The bench_server phase cannot show it at 1,000 users: its group holds at most 1,000
-    members, so after about 20 pairs its adds of 50 only re-add members (nothing to
-    insert). Here a group grows as in that phase (the next 50 users per add, a random
+    members, so after about 20 pairs its adds of 50 mostly re-add members (about one new
+    row each). Here a group grows as in that phase (the next 50 users per add, a random
     member removed after each) and the CPU time of adds that insert 50 new members and of
     single removes is printed around each size in `marks`.
     """
