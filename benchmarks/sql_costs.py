@@ -16,8 +16,8 @@ does (adds of the next 50 users, a single remove after each) and prints the CPU 
 an add and of a remove around each group size: the cost must not follow the group's size.
 
 `statements` compares, for one user read (the resource and its groups), SQLAlchemy Core
-statements built per call (what the repository does), the same statements prebuilt with
-`bindparam`, and raw SQL on the sqlite3 cursor.
+statements built per call (what the repository did until 2026-11-23), the same
+statements prebuilt with `bindparam`, and raw SQL on the sqlite3 cursor.
 
 For measurement only: it imports the server's internals and is not part of it.
 """
@@ -350,7 +350,7 @@ def _statements(calls: int) -> int:
         raw.execute(q_one, ("t", rid, "User")).fetchone()
 
     cases: list[tuple[str, Callable[[str], None]]] = [
-        ("SQLAlchemy Core, statements built per call (today)", built_per_call),
+        ("SQLAlchemy Core, statements built per call (the repository before)", built_per_call),
         ("SQLAlchemy Core, prebuilt statements + bindparam", prebuilt),
         ("raw sqlite3, the same 2 queries", raw_two),
         ("raw sqlite3, 1 query (groups as a json subquery)", raw_one),

@@ -7,6 +7,7 @@ table, with zero errors. It asserts nothing on timings (the machine may be busy)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,35 @@ def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
                 logs,
             )
         assert server["rss_end_mb"] > 0
+
+
+SQL_COSTS = REPO_ROOT / "benchmarks" / "sql_costs.py"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plans", "--users", "300", "--slow-ms", "1000"], "== group add 50:"),
+        (["groups", "--users", "400", "--sizes", "150,300", "--pairs", "2"], "members: add 50"),
+        (["statements", "--calls", "20"], "raw sqlite3, 1 query"),
+    ],
+    ids=["plans", "groups", "statements"],
+)
+def test_sql_costs_modes_run_on_a_small_database(args: list[str], expected: str) -> None:
+    """The in-process measurements the README quotes still run (they import the server's
+    internals, so a refactoring can break them without any other test noticing)."""
+    completed = subprocess.run(
+        [sys.executable, str(SQL_COSTS), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert expected in completed.stdout, completed.stdout[-3000:]
+    if args[0] == "plans":
+        # statements are captured again (the repository bypasses SQLAlchemy's events)
+        found = re.search(r"== group add 50: [\d.]+ ms CPU, (\d+) statements", completed.stdout)
+        assert found is not None, completed.stdout[-3000:]
+        assert int(found.group(1)) > 0
