@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 from reference_server.app import create_app
 from reference_server.endpoints.admin import ADMIN_PATH
 from reference_server.endpoints.common import BASE_PATH, ServerState
-from reference_server.provisioning.policy import PROMISES, load_policy_file, parse_policy
+from reference_server.provisioning.policy import BREAK_NAMES, load_policy_file, parse_policy
 from reference_server.scim.errors import ScimError
 from reference_server.settings import ServerSettings
 
@@ -103,11 +103,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--break",
         dest="break_promise",
-        choices=PROMISES,
+        choices=BREAK_NAMES,
         default=None,
         metavar="PROMISE",
-        help="test-only, needs --allow-break: violate exactly this one promise of the "
-        f"provisioning system ({', '.join(PROMISES)})",
+        help="test-only, needs --allow-break: violate exactly this one promise (or, as "
+        "promise:mode, one more way of breaking it) of the "
+        f"provisioning system ({', '.join(BREAK_NAMES)})",
     )
     parser.add_argument(
         "--allow-break",

@@ -142,7 +142,7 @@ def break_names() -> list[str]:
 
 
 def promise_ids() -> list[str]:
-    """The promises (policy check ids, `--break` names): the schema's `break` enum."""
+    """The promises (policy check ids): the `break` names that are not `promise:mode`."""
     return [name for name in break_names() if ":" not in name]
 
 

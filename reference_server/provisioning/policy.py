@@ -21,8 +21,8 @@ import jsonschema
 from reference_server.scim.errors import InvalidValue
 
 __all__ = [
+    "BREAK_NAMES",
     "DEFAULT_POLICY",
-    "PROMISES",
     "SCHEMA_PATH",
     "Policy",
     "load_policy_file",
@@ -49,7 +49,7 @@ def _schema() -> dict[str, Any]:
 # The `--break` names: each promise a policy check enforces (ARCHITECTURE.md, "Promises"),
 # and `promise:mode` for another way to break one. The schema's `break` enum is their one
 # list, shared with the harness.
-PROMISES: tuple[str, ...] = tuple(_schema()["properties"]["break"]["enum"])
+BREAK_NAMES: tuple[str, ...] = tuple(_schema()["properties"]["break"]["enum"])
 
 
 @dataclass(frozen=True, slots=True)

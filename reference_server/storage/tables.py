@@ -120,6 +120,8 @@ resources = Table(
 # `emails[type eq "work" and value co "x"]` can require both to hold for the same element.
 # Exactly one of the typed value columns is set, by the attribute's schema type;
 # v_text holds strings (and references/binary) as sent, v_lower the lower-cased form.
+_STRINGS_ONLY = text("v_lower IS NOT NULL")
+
 attr_index = Table(
     "attr_index",
     metadata,
@@ -144,8 +146,8 @@ attr_index = Table(
         "resource_type",
         "path",
         "v_lower",
-        sqlite_where=text("v_lower IS NOT NULL"),
-        postgresql_where=text("v_lower IS NOT NULL"),
+        sqlite_where=_STRINGS_ONLY,
+        postgresql_where=_STRINGS_ONLY,
     ),
     Index("ix_attr_resource", "tenant_id", "resource_id"),
 )

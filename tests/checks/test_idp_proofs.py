@@ -179,15 +179,11 @@ def test_an_import_that_shifts_under_other_writers_is_not_a_failure(reference: R
     shifting = EditJson(
         "GET", "/Users", query="startIndex", name="shifting", edit=_newest_dropped_from_walks(2)
     )
-    outcomes = {
-        n: (r.outcome, r.reason[:300]) for n, r in reference.run_with(shifting, [target]).items()
-    }
+    outcomes = _outcomes(reference.run_with(shifting, [target]))
     assert outcomes, "the import check did not run"
     assert all(o == "passed" for o, _ in outcomes.values()), outcomes
     always = EditJson(
         "GET", "/Users", query="startIndex", name="drops", edit=_newest_dropped_from_walks(99)
     )
-    outcomes = {
-        n: (r.outcome, r.reason[:300]) for n, r in reference.run_with(always, [target]).items()
-    }
+    outcomes = _outcomes(reference.run_with(always, [target]))
     assert any(o == "failed" for o, _ in outcomes.values()), outcomes

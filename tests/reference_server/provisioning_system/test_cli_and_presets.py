@@ -16,7 +16,7 @@ import httpx
 import jsonschema
 import pytest
 
-from reference_server.provisioning.policy import PROMISES, SCHEMA_PATH, parse_policy
+from reference_server.provisioning.policy import BREAK_NAMES, SCHEMA_PATH, parse_policy
 
 SERVER_DIR = Path(__file__).resolve().parents[3] / "reference_server"
 
@@ -133,6 +133,6 @@ def test_every_promise_can_be_broken_and_the_server_consults_each_break() -> Non
     server (`org.breaks("<promise>")`): no promise the proofs rely on is a dead name."""
     sources = "\n".join(p.read_text("utf-8") for p in SERVER_DIR.rglob("*.py"))
     consulted = set(re.findall(r'breaks\(\s*"([\w:]+)"', sources))
-    for promise in PROMISES:
+    for promise in BREAK_NAMES:
         assert parse_policy({"break": promise}, allow_break=True).broken == promise
-    assert set(PROMISES) == consulted
+    assert set(BREAK_NAMES) == consulted
