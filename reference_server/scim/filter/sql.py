@@ -149,9 +149,16 @@ class _Builder:
     def _rows(
         self, leaf: Leaf, scope: _Scope, cond: Any, paths: tuple[str, ...] | None = None
     ) -> ColumnElement[bool]:
-        """An attr_index row of the leaf (in the scope's element) satisfies cond."""
+        """An attr_index row of the leaf (in the scope's element) satisfies cond.
+
+        String rows are the ones in the partial ix_attr_lower (`v_lower IS NOT NULL`);
+        SQLite seeks a partial index only where the query states its condition (LIKE
+        does not imply it), so it is stated for every string leaf.
+        """
         x = attr_index.alias()
         path = x.c.path.in_(paths) if paths else x.c.path == leaf.key
+        if leaf.kind in ("text", "binary"):
+            path = and_(path, x.c.v_lower.is_not(None))
         if scope.elem is None:
             return resources.c.id.in_(
                 select(x.c.resource_id).where(*self._index_base(x), path, cond(x))
@@ -188,9 +195,6 @@ class _Builder:
 
         if leaf.kind == "complex":
             return self._rows(leaf, scope, cond, leaf.paths)
-        if leaf.kind in ("text", "binary"):
-            # A condition on v_lower lets the seek use the partial ix_attr_lower.
-            return self._rows(leaf, scope, lambda x: x.c.v_lower != "")
         return self._rows(leaf, scope, cond)
 
     def compare(self, leaf: Leaf, op: str, value: CompValue, scope: _Scope) -> ColumnElement[bool]:
@@ -218,13 +222,6 @@ class _Builder:
             low = value.lower()
             return self._rows(leaf, scope, lambda x: and_(x.c.v_lower == low, x.c.v_text == value))
         exact = leaf.case_exact or leaf.kind == "binary"
-        if name in ("v_text", "v_lower"):
-            # Spelled out so that co/ew (LIKE) can seek the partial ix_attr_lower too.
-            return self._rows(
-                leaf,
-                scope,
-                lambda x: and_(x.c.v_lower.is_not(None), _op(x.c[name], op, value, exact)),
-            )
         return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
 
 
