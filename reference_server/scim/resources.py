@@ -66,11 +66,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
 from reference_server.scim.schemas import ENTERPRISE_USER, AttributeDef, SchemaRegistry
 
 __all__ = [
     "DIRECT_PATHS",
+    "SEEK_PATHS",
     "check_primary",
     "coerce_element",
     "coerce_value",
@@ -85,9 +88,17 @@ __all__ = [
     "project",
     "resource_columns",
     "seal_password",
+    "search_document",
     "split_members",
     "verify_password",
 ]
+
+# The paths whose values get attr_index rows, keyed by value: besides the direct columns
+# (userName, externalId, displayName, id) and group_members, the attribute IdPs look
+# users up by (issue 2, point 9). Every other value is found through the resource's
+# search document (`search_document`), scanned in SQL: an index entry per value cost
+# three B-tree inserts per value and most of a create's time (see storage/tables.py).
+SEEK_PATHS = frozenset({"emails.value"})
 
 # attr_index paths answered by columns of `resources` instead (never indexed).
 DIRECT_PATHS = frozenset(
@@ -968,3 +979,25 @@ def index_rows(
                 continue
             _index_attr(rows, f"{urn.lower()}:{ext_attr.name.lower()}", ext_attr, sub_value)
     return rows
+
+
+def search_document(rows: list[dict[str, Any]]) -> str:
+    """The `resources.search` JSON of a resource's index rows: path -> its entries.
+
+    An entry is `[elem, text, lower]` for strings (references, binary) and
+    `[elem, value]` for booleans, numbers (as floats) and dateTimes (normalised UTC text),
+    the values `index_rows` computed: SQL compares them exactly as it compares attr_index
+    rows, so both evaluators keep one meaning (see filter/sql.py).
+    """
+    doc: dict[str, list[list[Any]]] = {}
+    for row in rows:
+        if row["v_lower"] is not None:
+            entry = [row["elem"], row["v_text"], row["v_lower"]]
+        elif row["v_bool"] is not None:
+            entry = [row["elem"], row["v_bool"]]
+        elif row["v_num"] is not None:
+            entry = [row["elem"], row["v_num"]]
+        else:
+            entry = [row["elem"], row["v_time"]]
+        doc.setdefault(row["path"], []).append(entry)
+    return orjson.dumps(doc).decode()

@@ -28,7 +28,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reference_server.scim.errors import InvalidValue, Uniqueness
 from reference_server.scim.filter.ast import And, Compare, Filter, Not, Or, Present
-from reference_server.scim.resources import format_timestamp, index_rows, resource_columns
+from reference_server.scim.resources import (
+    SEEK_PATHS,
+    format_timestamp,
+    index_rows,
+    resource_columns,
+    search_document,
+)
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.database import Database, Tx
 from reference_server.storage.tables import group_members, resources
@@ -108,17 +114,19 @@ _GET = f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND id = ?"
 _GET_TYPED = _GET + " AND resource_type = ?"
 _INSERT = (
     "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, external_id,"
-    " display_name_lower, display, data, version, created, last_modified)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " display_name_lower, display, data, search, version, created, last_modified)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE = (
     "UPDATE resources SET user_name_lower = ?, external_id = ?, display_name_lower = ?,"
-    " display = ?, data = ?, version = ?, last_modified = ? WHERE tenant_id = ? AND id = ?"
+    " display = ?, data = ?, search = ?, version = ?, last_modified = ?"
+    " WHERE tenant_id = ? AND id = ?"
 )
 # When the indexed columns keep their values: SQLite rewrites the index entries of every
 # column named in SET, so naming them would dirty four index pages for nothing.
 _UPDATE_DATA = (
-    "UPDATE resources SET data = ?, version = ?, last_modified = ? WHERE tenant_id = ? AND id = ?"
+    "UPDATE resources SET data = ?, search = ?, version = ?, last_modified = ?"
+    " WHERE tenant_id = ? AND id = ?"
 )
 _TOUCH = "UPDATE resources SET version = ?, last_modified = ? WHERE tenant_id = ? AND id = ?"
 _BUMP = (
@@ -221,8 +229,13 @@ IndexRow = tuple[Any, ...]
 _index_tuple = operator.itemgetter(*_INDEX_COLUMNS)
 
 
-def _index_tuples(rows: list[dict[str, Any]]) -> list[IndexRow]:
-    return [_index_tuple(row) for row in rows]
+# Top-level attributes holding SEEK_PATHS (core schema attributes: no URN prefix).
+_SEEK_TOPS = frozenset(path.split(".", 1)[0] for path in SEEK_PATHS)
+
+
+def _seek_tuples(rows: list[dict[str, Any]]) -> list[IndexRow]:
+    """The attr_index rows among a resource's index rows: those of SEEK_PATHS."""
+    return [_index_tuple(row) for row in rows if row["path"] in SEEK_PATHS]
 
 
 class Repository:
@@ -306,38 +319,25 @@ class Repository:
         tenant: str,
         resource_type: str,
         rid: str,
-        data: dict[str, Any],
+        rows: list[dict[str, Any]],
         old: dict[str, Any] | None,
     ) -> None:
-        """Bring the resource's attr_index rows from `old`'s to `data`'s.
+        """Bring the resource's attr_index rows (SEEK_PATHS only) from `old`'s to `rows`.
 
-        Only the top-level attributes that changed are re-indexed: a PATCH of `active`
-        deletes and inserts one row, not every row of the resource.
+        Only the paths whose rows differ are rewritten: a PATCH of `active` touches none.
         """
-        reg = self.registry
-        if old is None:
-            rows = _index_tuples(index_rows(reg, resource_type, data))
-            self._insert_index(tx, tenant, resource_type, rid, rows)
-            return
-        changed = [k for k in old.keys() | data.keys() if old.get(k) != data.get(k)]
-        if not changed:
-            return
-        before: dict[str, list[IndexRow]] = {}
-        for row in _index_tuples(
-            index_rows(reg, resource_type, {k: old[k] for k in changed if k in old})
-        ):
-            before.setdefault(row[0], []).append(row)
         after: dict[str, list[IndexRow]] = {}
-        for row in _index_tuples(
-            index_rows(reg, resource_type, {k: data[k] for k in changed if k in data})
-        ):
+        for row in _seek_tuples(rows):
             after.setdefault(row[0], []).append(row)
-        # Within a changed attribute only the paths whose rows differ: `name.givenName`
-        # rewrites one row, not every sub-attribute of `name`.
-        stale = sorted(p for p, rows in before.items() if after.get(p) != rows)
+        before: dict[str, list[IndexRow]] = {}
+        if old is not None:
+            tops = {k: v for k, v in old.items() if k.lower() in _SEEK_TOPS}
+            for row in _seek_tuples(index_rows(self.registry, resource_type, tops)):
+                before.setdefault(row[0], []).append(row)
+        stale = sorted(p for p, found in before.items() if after.get(p) != found)
         for chunk in _chunks(stale):
             tx.run(_INDEX_DELETE_PATHS.format(_marks(len(chunk))), (tenant, rid, *chunk))
-        fresh = [row for p, rows in after.items() if before.get(p) != rows for row in rows]
+        fresh = [row for p, found in after.items() if before.get(p) != found for row in found]
         self._insert_index(tx, tenant, resource_type, rid, fresh)
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
@@ -353,12 +353,14 @@ class Repository:
     ) -> StoredResource:
         now = _now()
         res = StoredResource(new_resource_id(), resource_type, data, 1, now, now)
+        rows = index_rows(self.registry, resource_type, data)
         params = (
             tenant,
             res.id,
             resource_type,
             *self._columns(resource_type, data),
             orjson.dumps(data).decode(),
+            search_document(rows),
             1,
             now,
             now,
@@ -368,7 +370,7 @@ class Repository:
         except self.db.integrity_error:
             # The whole request transaction rolls back: no savepoint needed.
             raise self._unique_violation(resource_type, data) from None
-        self._write_index(tx, tenant, resource_type, res.id, data, None)
+        self._write_index(tx, tenant, resource_type, res.id, rows, None)
         tx.run(_COUNT_UP, (tenant, resource_type))
         return res
 
@@ -377,20 +379,27 @@ class Repository:
     ) -> StoredResource:
         """Store a new document; bumps version and lastModified."""
         now = _now()
-        columns = self._columns(current.resource_type, data)
-        tail = (orjson.dumps(data).decode(), current.version + 1, now, tenant, current.id)
+        rtype = current.resource_type
+        columns = self._columns(rtype, data)
+        rows = index_rows(self.registry, rtype, data)
+        tail = (
+            orjson.dumps(data).decode(),
+            search_document(rows),
+            current.version + 1,
+            now,
+            tenant,
+            current.id,
+        )
         try:
-            if columns == self._columns(current.resource_type, current.data):
+            if columns == self._columns(rtype, current.data):
                 tx.run(_UPDATE_DATA, tail)
             else:
                 tx.run(_UPDATE, (*columns, *tail))
         except self.db.integrity_error:
             # The whole request transaction rolls back: no savepoint needed.
-            raise self._unique_violation(current.resource_type, data) from None
-        self._write_index(tx, tenant, current.resource_type, current.id, data, current.data)
-        return StoredResource(
-            current.id, current.resource_type, data, current.version + 1, current.created, now
-        )
+            raise self._unique_violation(rtype, data) from None
+        self._write_index(tx, tenant, rtype, current.id, rows, current.data)
+        return StoredResource(current.id, rtype, data, current.version + 1, current.created, now)
 
     def touch(self, tx: Tx, tenant: str, current: StoredResource) -> StoredResource:
         """A change outside the document (membership rows): new version and lastModified."""

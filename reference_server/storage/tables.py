@@ -105,21 +105,24 @@ resources = Table(
     Column("version", Integer, nullable=False),
     Column("created", String(40), nullable=False),
     Column("last_modified", String(40), nullable=False),
+    # The search document (migration 0007): every filterable value of `data`, as
+    # `scim.resources.search_document` writes it (path -> [[elem, text, lower] or
+    # [elem, value], ...]), which filters on attributes without an index scan in SQL.
+    Column("search", Text),
     UniqueConstraint("tenant_id", "resource_type", "user_name_lower", name="uq_user_name"),
     Index("ix_resources_external_id", "tenant_id", "resource_type", "external_id"),
     Index("ix_resources_display_name", "tenant_id", "resource_type", "display_name_lower"),
     Index("ix_resources_created", "tenant_id", "resource_type", "created", "id"),
 )
 
-# One row per simple value in a resource, so any filter becomes EXISTS subqueries that use
-# an index. `path` is the lower-cased full attribute path without the core schema URN,
-# e.g. "username", "name.familyname", "emails.value",
-# "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department",
-# "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manager.value".
-# `elem` is the position of the element in a multi-valued attribute (-1 for singular), so
-# `emails[type eq "work" and value co "x"]` can require both to hold for the same element.
-# Exactly one of the typed value columns is set, by the attribute's schema type;
-# v_text holds strings (and references/binary) as sent, v_lower the lower-cased form.
+# One row per value of the attributes IdPs look users up by (`scim.resources.SEEK_PATHS`:
+# emails.value), so those filters are index seeks at any N; every other value is in
+# `resources.search` only (migration 0007: a row here costs three B-tree inserts, and ten
+# rows per user were most of a create's time). `path` is the lower-cased full attribute
+# path without the core schema URN, e.g. "emails.value". `elem` is the position of the
+# element in a multi-valued attribute (-1 for singular). Exactly one of the typed value
+# columns is set, by the attribute's schema type; v_text holds strings (and
+# references/binary) as sent, v_lower the lower-cased form.
 _STRINGS_ONLY = text("v_lower IS NOT NULL")
 
 attr_index = Table(

@@ -1,14 +1,21 @@
 """Filters and sortBy as SQLAlchemy Core over `storage/tables.py` (RFC 7644 3.4.2.2, 3.4.2.3).
 
 The WHERE clause is correlated with the `resources` table: select from `resources` (not
-an alias) and add `tenant_id`/`resource_type` conditions yourself. Each attribute test is
-`resources.id IN (SELECT resource_id FROM attr_index WHERE tenant, type, path, value)`
-(or the same over `group_members`), which SQLite and PostgreSQL drive from the
-(tenant, type, path, value) index: a correlated EXISTS made SQLite walk every resource of
-the tenant and probe the index once per row (O(N) for `emails.value eq "x"`; issue 2,
-point 9). Tests inside a value path (`emails[type eq "work" and value co "x"]`) stay
-correlated EXISTS on the same element. Direct columns answer id, userName, externalId,
-displayName and meta.*.
+an alias) and add `tenant_id`/`resource_type` conditions yourself. Where the values are
+answered from:
+
+- Direct columns: id, userName, externalId, displayName and meta.* (index seeks).
+- attr_index, for `SEEK_PATHS` (emails.value): `resources.id IN (SELECT resource_id FROM
+  attr_index WHERE tenant, type, path, value)`, driven by the (tenant, type, path, value)
+  index (issue 2, point 9: the lookups IdPs make stay flat at any N).
+- group_members, for members.* and a User's groups.*.
+- Every other attribute: the resource's search document (`resources.search`, see
+  `scim.resources.search_document`), as a correlated EXISTS over the entries of the path
+  (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL): a scan of the tenant's
+  resources of the type, comparing the same typed values attr_index rows would hold.
+  Tests inside a value path (`emails[type eq "work" and value co "x"]`) are EXISTS over
+  the entries of the same element.
+
 `created`/`last_modified` must hold `resources.format_timestamp` text.
 
 LIKE patterns escape `%`, `_` and `\\` with an ESCAPE clause. SQLite's LIKE ignores ASCII
@@ -18,10 +25,14 @@ case-sensitively.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    Float,
+    Integer,
     Text,
     and_,
     case,
@@ -36,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
 
 from reference_server.scim.errors import InvalidFilter, InvalidValue
 from reference_server.scim.filter.ast import And, Compare, CompValue, Filter, Not, Or, Present
@@ -47,12 +59,93 @@ from reference_server.scim.filter.semantics import (
     resolve_leaf,
     resolve_parent,
 )
+from reference_server.scim.resources import SEEK_PATHS
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.tables import attr_index, group_members, resources
 
 __all__ = ["code_point_order", "filter_to_sql", "like_escape", "sort_clauses", "sort_key_sql"]
 
 _VALUE_COLUMN = {"bool": "v_bool", "num": "v_num", "time": "v_time"}
+
+# A value's typed column (attr_index) -> its position and type in a search-document entry.
+_ENTRY_FIELDS: dict[str, tuple[int, TypeEngine[Any]]] = {
+    "elem": (0, Integer()),
+    "v_text": (1, Text()),
+    "v_lower": (2, Text()),
+    "v_num": (1, Float()),
+    "v_bool": (1, Boolean()),
+    "v_time": (1, Text()),
+}
+
+# How a leaf's condition reads a typed value: attr_index column or document entry field.
+Getter = Callable[[str], ColumnElement[Any]]
+
+
+class search_entries(FunctionElement[Any]):
+    """The entries of one path of `resources.search`, as rows with a JSON `value` column:
+    `json_each(search, '$."path"')` on SQLite, `jsonb_array_elements(search::jsonb ->
+    'path')` on PostgreSQL. No rows when the path (or the document) is absent."""
+
+    name = "search_entries"
+    inherit_cache = False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(resources.c.search)
+
+
+@compiles(search_entries)
+def _search_entries_sqlite(element: search_entries, compiler: Any, **kw: Any) -> str:
+    path = compiler.process(literal(f'$."{element.path}"'), **kw)
+    return f"json_each({compiler.process(element.clauses, **kw)}, {path})"
+
+
+@compiles(search_entries, "postgresql")
+def _search_entries_pg(element: search_entries, compiler: Any, **kw: Any) -> str:
+    path = compiler.process(literal(element.path), **kw)
+    doc = compiler.process(element.clauses, **kw)
+    return f"jsonb_array_elements(CAST({doc} AS JSONB) -> {path})"
+
+
+class entry_field(FunctionElement[Any]):
+    """Field `index` of a search-document entry (a JSON array), as SQL of `type_`."""
+
+    name = "entry_field"
+    inherit_cache = False
+
+    def __init__(self, entry: Any, index: int, type_: TypeEngine[Any]) -> None:
+        self.index = index
+        self.type = type_
+        super().__init__(entry)
+
+
+@compiles(entry_field)
+def _entry_field_sqlite(element: entry_field, compiler: Any, **kw: Any) -> str:
+    # json_extract gives SQL values of the JSON's types (true -> 1, numbers as numbers).
+    return f"json_extract({compiler.process(element.clauses, **kw)}, '$[{element.index}]')"
+
+
+_PG_CASTS = {"INTEGER": "INTEGER", "FLOAT": "DOUBLE PRECISION", "BOOLEAN": "BOOLEAN"}
+
+
+@compiles(entry_field, "postgresql")
+def _entry_field_pg(element: entry_field, compiler: Any, **kw: Any) -> str:
+    text = f"({compiler.process(element.clauses, **kw)} ->> {element.index})"
+    cast = _PG_CASTS.get(type(element.type).__name__.upper())
+    return f"CAST({text} AS {cast})" if cast else text
+
+
+def _entries(path: str) -> Any:
+    """A fresh FROM item over the search-document entries of `path`."""
+    return search_entries(path).table_valued("value").alias()
+
+
+def _entry_getter(entries: Any) -> Getter:
+    def get(name: str) -> ColumnElement[Any]:
+        index, type_ = _ENTRY_FIELDS[name]
+        return entry_field(entries.c.value, index, type_)
+
+    return get
 
 
 def like_escape(value: str) -> str:
@@ -61,11 +154,11 @@ def like_escape(value: str) -> str:
 
 
 class _Scope:
-    """Where a leaf condition is evaluated: the resource, one attr_index element, or one
-    group_members row (inside a value path)."""
+    """Where a leaf condition is evaluated: the resource, one element of a complex
+    attribute, or one group_members row (inside a value path)."""
 
     def __init__(self, elem: Any = None, row: Any = None, row_kind: str | None = None) -> None:
-        self.elem = elem  # an attr_index alias: one element of the value path's attribute
+        self.elem = elem  # the element's position (an expression) in the value path
         self.row = row
         self.row_kind = row_kind
 
@@ -114,13 +207,14 @@ class _Builder:
             scope = _Scope(row=m, row_kind=parent_leaf.source)
             inner = self.build(node.filter, scope, node.path.text)
             return self._in_membership(m, parent_leaf, inner)
-        e = attr_index.alias()
-        inner = self.build(node.filter, _Scope(elem=e), node.path.text)
-        return resources.c.id.in_(
-            select(e.c.resource_id).where(
-                *self._index_base(e), e.c.path.in_(parent_leaf.paths), inner
-            )
-        )
+        # Some element holds a value of some sub-attribute; the filter holds on it.
+        tests = []
+        for path in parent_leaf.paths:
+            e = _entries(path)
+            scope = _Scope(elem=_entry_getter(e)("elem"))
+            inner = self.build(node.filter, scope, node.path.text)
+            tests.append(exists(select(literal(1)).select_from(e).where(inner)))
+        return or_(*tests)
 
     # --- leaves ------------------------------------------------------------------------
 
@@ -147,32 +241,37 @@ class _Builder:
         return other
 
     def _rows(
-        self, leaf: Leaf, scope: _Scope, cond: Any, paths: tuple[str, ...] | None = None
+        self,
+        leaf: Leaf,
+        scope: _Scope,
+        cond: Callable[[Getter], ColumnElement[bool]],
+        paths: tuple[str, ...] | None = None,
     ) -> ColumnElement[bool]:
-        """An attr_index row of the leaf (in the scope's element) satisfies cond.
+        """A value of the leaf (in the scope's element) satisfies `cond`.
 
-        String rows are the ones in the partial ix_attr_lower (`v_lower IS NOT NULL`);
-        SQLite seeks a partial index only where the query states its condition (LIKE
-        does not imply it), so it is stated for every string leaf.
+        At the top level a SEEK_PATHS leaf is an attr_index seek; its string rows are the
+        ones in the partial ix_attr_lower (`v_lower IS NOT NULL`), and SQLite seeks a
+        partial index only where the query states its condition (LIKE does not imply it).
+        Anything else is an EXISTS over the path's search-document entries.
         """
-        x = attr_index.alias()
-        path = x.c.path.in_(paths) if paths else x.c.path == leaf.key
-        if leaf.kind in ("text", "binary"):
-            path = and_(path, x.c.v_lower.is_not(None))
-        if scope.elem is None:
+        if scope.elem is None and paths is None and leaf.key in SEEK_PATHS:
+            x = attr_index.alias()
+            path = x.c.path == leaf.key
+            if leaf.kind in ("text", "binary"):
+                path = and_(path, x.c.v_lower.is_not(None))
+            found = cond(lambda name: x.c[name])
             return resources.c.id.in_(
-                select(x.c.resource_id).where(*self._index_base(x), path, cond(x))
+                select(x.c.resource_id).where(*self._index_base(x), path, found)
             )
-        e = scope.elem  # the same element as the value path's row (correlated to it)
-        where = [
-            x.c.tenant_id == e.c.tenant_id,
-            x.c.resource_type == e.c.resource_type,
-            x.c.resource_id == e.c.resource_id,
-            x.c.elem == e.c.elem,
-            path,
-            cond(x),
-        ]
-        return exists(select(literal(1)).where(*where))
+        tests = []
+        for key in paths or (leaf.key,):
+            entries = _entries(key)
+            get = _entry_getter(entries)
+            where = [cond(get)]
+            if scope.elem is not None:
+                where.insert(0, get("elem") == scope.elem)
+            tests.append(exists(select(literal(1)).select_from(entries).where(*where)))
+        return or_(*tests) if len(tests) > 1 else tests[0]
 
     def present(self, leaf: Leaf, scope: _Scope) -> ColumnElement[bool]:
         def nonempty(col: Any) -> ColumnElement[bool]:
@@ -190,8 +289,8 @@ class _Builder:
                 return self._in_membership(m, leaf, nonempty(self._member_column(m, leaf)))
             return self._in_membership(m, leaf)
 
-        def cond(x: Any) -> ColumnElement[bool]:
-            return or_(x.c.v_text.is_(None), x.c.v_text != "")
+        def cond(get: Getter) -> ColumnElement[bool]:
+            return or_(get("v_text").is_(None), get("v_text") != "")
 
         if leaf.kind == "complex":
             return self._rows(leaf, scope, cond, leaf.paths)
@@ -220,9 +319,11 @@ class _Builder:
             # Seek with ix_attr_lower, compare exactly on v_text: one index serves both
             # kinds of string, so each attr_index row costs one index entry fewer to write.
             low = value.lower()
-            return self._rows(leaf, scope, lambda x: and_(x.c.v_lower == low, x.c.v_text == value))
+            return self._rows(
+                leaf, scope, lambda v: and_(v("v_lower") == low, v("v_text") == value)
+            )
         exact = leaf.case_exact or leaf.kind == "binary"
-        return self._rows(leaf, scope, lambda x: _op(x.c[name], op, value, exact))
+        return self._rows(leaf, scope, lambda v: _op(v(name), op, value, exact))
 
 
 class code_point_order(FunctionElement[str]):
@@ -314,36 +415,24 @@ def sort_key_sql(
     if leaf.source != "index" or leaf.kind == "complex":
         raise InvalidValue(f"sortBy: attribute '{sort_by}' cannot be sorted on.")
     name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
-    x = attr_index.alias()
-    p = attr_index.alias()
-    base = leaf.key.rsplit(".", 1)[0] if leaf.sub is not None else None
+    entries = _entries(leaf.key)
+    get = _entry_getter(entries)
+    source: Any = entries
     order: list[Any] = []
-    if base is not None:
-        is_primary = exists(
-            select(literal(1)).where(
-                p.c.tenant_id == tenant_id,
-                p.c.resource_id == x.c.resource_id,
-                p.c.resource_type == resource_type,
-                p.c.path == f"{base}.primary",
-                p.c.elem == x.c.elem,
-                p.c.v_bool == true(),
-            )
+    if leaf.sub is not None:
+        # Joined, not a correlated EXISTS: SQLite cannot resolve `resources` two subqueries
+        # deep inside an ORDER BY.
+        primary = _entries(f"{leaf.key.rsplit('.', 1)[0]}.primary")
+        flag = _entry_getter(primary)
+        source = entries.outerjoin(
+            primary, and_(flag("elem") == get("elem"), flag("v_bool") == true())
         )
-        order.append(case((is_primary, 0), else_=1))
-    order.append(x.c.elem)
-    value = code_point_order(x.c[name]) if name in ("v_text", "v_lower") else x.c[name]
-    return (
-        select(value)
-        .where(
-            x.c.tenant_id == tenant_id,
-            x.c.resource_type == resource_type,
-            x.c.resource_id == resources.c.id,
-            x.c.path == leaf.key,
-        )
-        .order_by(*order)
-        .limit(1)
-        .scalar_subquery()
-    )
+        order.append(case((flag("elem").is_(None), 1), else_=0))
+    order.append(get("elem"))
+    value = get(name)
+    if name in ("v_text", "v_lower"):
+        value = code_point_order(value)
+    return select(value).select_from(source).order_by(*order).limit(1).scalar_subquery()
 
 
 def sort_clauses(

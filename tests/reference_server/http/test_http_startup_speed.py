@@ -76,32 +76,57 @@ def test_filter_grammar_is_built_at_start_not_in_the_first_request(tmp_path: Pat
         state.engine.dispose()
 
 
+def _filter_plan(tmp_path: Path, text: str) -> str:
+    engine = create_engine(f"sqlite:///{tmp_path}/s.db")
+    try:
+        upgrade(engine)
+        where = filter_to_sql(load_registry(), "User", "t", parse_filter(text))
+        stmt = sa.select(resources.c.id).where(
+            resources.c.tenant_id == "t", resources.c.resource_type == "User", where
+        )
+        compiled = stmt.compile(dialect=engine.dialect)
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        with engine.connect() as conn:
+            return _plan(conn, str(compiled), params)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "text",
     [
         'emails.value eq "a@x.org"',
-        'title co "lead"',
-        'title sw "lead"',
-        'name.familyName ew "son"',
-        'title gt "m"',
-        "title pr",
-        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7"',
-        'schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"',
+        'emails.value co "lead"',
+        'emails.value sw "lead"',
+        'emails.value ew "son"',
+        'emails.value gt "m"',
+        "emails.value pr",
+        'emails eq "a@x.org"',
     ],
 )
 def test_string_filters_seek_the_partial_string_index(tmp_path: Path, text: str) -> None:
     """ix_attr_lower holds string rows only (`WHERE v_lower IS NOT NULL`): SQLite uses a
     partial index only where the query implies its condition, so every string test must
     say it (LIKE does not imply it), or the filter walks every index row of the tenant."""
-    engine = create_engine(f"sqlite:///{tmp_path}/s.db")
-    try:
-        upgrade(engine)
-        where = filter_to_sql(load_registry(), "User", "t", parse_filter(text))
-        stmt = sa.select(resources.c.id).where(resources.c.tenant_id == "t", where)
-        compiled = stmt.compile(dialect=engine.dialect)
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-        with engine.connect() as conn:
-            plan = _plan(conn, str(compiled), params)
-        assert "USING INDEX ix_attr_lower" in plan, plan
-    finally:
-        engine.dispose()
+    plan = _filter_plan(tmp_path, text)
+    assert "USING INDEX ix_attr_lower" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'title co "lead"',
+        'name.familyName eq "son"',
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7"',
+        'schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"',
+        'emails[type eq "work" and value co "x"]',
+    ],
+)
+def test_other_filters_scan_search_documents_of_the_tenant_only(tmp_path: Path, text: str) -> None:
+    """Attributes without attr_index rows scan `resources.search` of one tenant and type
+    (through an index on tenant and type), never the whole table or attr_index."""
+    plan = _filter_plan(tmp_path, text)
+    assert plan.startswith("SEARCH resources USING"), plan
+    assert "(tenant_id=? AND resource_type=?)" in plan, plan
+    assert "VIRTUAL TABLE" in plan, plan  # json_each over the resource's document
+    assert "attr_index" not in plan, plan

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import orjson
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from scim_http_helpers import ADMIN_TOKEN, TestClient, assert_error, new_group, new_user
 
+from reference_server.scim.resources import index_rows, prepare_create, search_document
+from reference_server.scim.schemas import load_registry
 from reference_server.storage.engine import create_engine, downgrade, upgrade
-from reference_server.storage.tables import group_members, metadata, tokens
+from reference_server.storage.tables import attr_index, group_members, metadata, tokens
 
 ADMIN = "http://testserver/admin/v1"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -121,10 +124,72 @@ def test_migration_0006_moves_core_schema_rows_out_of_attr_index(database_url: s
                 )
                 return [r[0] for r in rows]
 
-        upgrade(engine)
+        upgrade(engine, "0006")
         assert schema_rows() == [ext]
         downgrade(engine, "0005")
         assert sorted(schema_rows()) == sorted([core, ext])
+    finally:
+        downgrade(engine)
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_migration_0007_moves_index_rows_into_search_documents(database_url: str) -> None:
+    """An 0006 database (a row per value) keeps attr_index rows for emails.value only and
+    gets each resource's search document from its data; downgrade restores every row."""
+    reg = load_registry()
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": "ann",
+        "name": {"givenName": "Ann", "familyName": "Lee"},
+        "emails": [{"value": "Ann@x.org", "type": "work", "primary": True}],
+        "active": False,
+        ENTERPRISE: {"department": "R&D"},
+    }
+    data = prepare_create(reg, "User", body)
+    rows = index_rows(reg, "User", data)
+    columns = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
+    engine = create_engine(database_url)
+
+    def index() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(*(attr_index.c[c] for c in columns)).order_by(
+                    attr_index.c.path, attr_index.c.elem
+                )
+            )
+            return [
+                (r[0], r[1], r[2], r[3], r[4], bool(r[5]) if r[5] is not None else None, r[6])
+                for r in found
+            ]
+
+    try:
+        downgrade(engine)
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
+                    "created, last_modified) VALUES ('t', 'u1', 'User', :d, 1, 'c', 'm')"
+                ),
+                {"d": orjson.dumps(data).decode()},
+            )
+            conn.execute(
+                attr_index.insert(),
+                [
+                    row | {"tenant_id": "t", "resource_id": "u1", "resource_type": "User"}
+                    for row in rows
+                ],
+            )
+        everything = index()
+        assert len(everything) == len(rows) > 5
+        upgrade(engine)
+        with engine.connect() as conn:
+            doc = conn.execute(sa.text("SELECT search FROM resources")).scalar_one()
+        assert orjson.loads(doc) == orjson.loads(search_document(rows))
+        assert index() == [("emails.value", 0, "Ann@x.org", "ann@x.org", None, None, None)]
+        downgrade(engine, "0006")
+        assert index() == everything
     finally:
         downgrade(engine)
         upgrade(engine)

@@ -34,10 +34,12 @@ from reference_server.scim.filter import (
     sort_clauses,
 )
 from reference_server.scim.resources import (
+    SEEK_PATHS,
     index_rows,
     normalize_datetime,
     prepare_create,
     resource_columns,
+    search_document,
     split_members,
 )
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
@@ -93,23 +95,26 @@ def load(engine: sa.Engine, resource_type: str, bodies: list[dict[str, Any]]) ->
                     split_members(stored) if resource_type == "Group" else (stored, [])
                 )
                 created = ["2020-01-01T00:00:00Z", "2021-06-01T12:00:00+02:00"][i % 2]
+                rows = index_rows(REG, resource_type, stored)
                 conn.execute(
                     tables.resources.insert().values(
                         tenant_id=tenant,
                         id=rid,
                         resource_type=resource_type,
                         data=orjson.dumps(stored).decode(),
+                        search=search_document(rows),
                         version=1,
                         created=normalize_datetime(created),
                         last_modified=normalize_datetime(created),
                         **resource_columns(REG, resource_type, stored),
                     )
                 )
-                rows = index_rows(REG, resource_type, stored)
-                for row in rows:
+                # As the repository stores them: attr_index rows for SEEK_PATHS only.
+                seek = [row for row in rows if row["path"] in SEEK_PATHS]
+                for row in seek:
                     row.update(tenant_id=tenant, resource_id=rid, resource_type=resource_type)
-                if rows:
-                    conn.execute(tables.attr_index.insert(), rows)
+                if seek:
+                    conn.execute(tables.attr_index.insert(), seek)
                 for member in members:
                     conn.execute(
                         tables.group_members.insert().values(
