@@ -73,7 +73,9 @@ from reference_server.scim.schemas import ENTERPRISE_USER, AttributeDef, SchemaR
 
 __all__ = [
     "DIRECT_PATHS",
+    "INDEX_COLUMNS",
     "SEEK_PATHS",
+    "IndexValue",
     "check_primary",
     "coerce_element",
     "coerce_value",
@@ -81,6 +83,7 @@ __all__ = [
     "format_timestamp",
     "hash_password",
     "index_rows",
+    "index_values",
     "normalize_datetime",
     "pair_key",
     "prepare_create",
@@ -874,60 +877,51 @@ def _project_one(
 # --- index rows ----------------------------------------------------------------------
 
 
-def _row(path: str, elem: int, attr: AttributeDef, value: Any) -> dict[str, Any] | None:
-    row: dict[str, Any] = {
-        "path": path,
-        "elem": elem,
-        "v_text": None,
-        "v_lower": None,
-        "v_num": None,
-        "v_bool": None,
-        "v_time": None,
-    }
-    kind = attr.type
+# An index value: (path, elem, v_text, v_lower, v_num, v_bool, v_time), the attr_index
+# columns after the resource's keys (see storage/tables.py).
+IndexValue = tuple[str, int, str | None, str | None, float | None, bool | None, str | None]
+INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
+
+
+def _value(path: str, elem: int, kind: str, value: Any) -> IndexValue | None:
     if kind == "boolean":
-        if not isinstance(value, bool):
-            return None
-        row["v_bool"] = value
-    elif kind in ("integer", "decimal"):
+        return (path, elem, None, None, None, value, None) if isinstance(value, bool) else None
+    if kind in ("integer", "decimal"):
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
-        row["v_num"] = float(value)
-    elif kind == "dateTime":
-        if not isinstance(value, str):
-            return None
-        row["v_time"] = normalize_datetime(value)
-        if row["v_time"] is None:
-            return None
-    else:
-        if not isinstance(value, str):
-            return None
-        row["v_text"] = value
-        row["v_lower"] = value.lower()
-    return row
+        return (path, elem, None, None, float(value), None, None)
+    if not isinstance(value, str):
+        return None
+    if kind == "dateTime":
+        moment = normalize_datetime(value)
+        return None if moment is None else (path, elem, None, None, None, None, moment)
+    return (path, elem, value, value.lower(), None, None, None)
 
 
-def _index_attr(rows: list[dict[str, Any]], path: str, attr: AttributeDef, value: Any) -> None:
-    values = value if isinstance(value, list) else [value]
-    elem_base = 0 if attr.multi_valued else -1
+def _index_attr(out: list[IndexValue], path: str, attr: AttributeDef, value: Any) -> None:
+    values = value if isinstance(value, list) else (value,)
+    multi = attr.multi_valued
+    if attr.type != "complex":
+        kind = attr.type
+        for i, item in enumerate(values):
+            found = _value(path, i if multi else -1, kind, item)
+            if found is not None:
+                out.append(found)
+        return
     for i, item in enumerate(values):
-        elem = i if elem_base == 0 else -1
-        if attr.type == "complex":
-            if not isinstance(item, dict):
+        if not isinstance(item, dict):
+            continue
+        elem = i if multi else -1
+        for key, sub_value in item.items():
+            sub = attr.sub(key)
+            if sub is None or sub_value is None:
                 continue
-            for key, sub_value in item.items():
-                sub = attr.sub(key)
-                if sub is None or sub_value is None:
-                    continue
-                sub_values = sub_value if isinstance(sub_value, list) else [sub_value]
-                for sv in sub_values:
-                    row = _row(f"{path}.{sub.name.lower()}", elem, sub, sv)
-                    if row is not None:
-                        rows.append(row)
-        else:
-            row = _row(path, elem, attr, item)
-            if row is not None:
-                rows.append(row)
+            sub_path = f"{path}.{sub.name.lower()}"
+            kind = sub.type
+            for sv in sub_value if isinstance(sub_value, list) else (sub_value,):
+                found = _value(sub_path, elem, kind, sv)
+                if found is not None:
+                    out.append(found)
 
 
 # writeOnly values must not be searchable; readOnly ones (`groups`) are rows elsewhere.
@@ -938,19 +932,20 @@ _SCHEMAS_ATTR = AttributeDef(
 )
 
 
-def index_rows(
+def index_values(
     reg: SchemaRegistry, resource_type: str, resource: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """One attr_index row per simple value of the stored form (see storage/tables.py).
+) -> list[IndexValue]:
+    """Every filterable simple value of the stored form, as `IndexValue` tuples: the rows
+    of attr_index (for SEEK_PATHS) and the entries of the search document.
 
-    Keys: path (lower-cased, extension paths URN-prefixed), elem (element position in a
-    multi-valued attribute, -1 for singular), and the typed value columns. Attributes
+    path: lower-cased, extension paths URN-prefixed; elem: the element's position in a
+    multi-valued attribute, -1 for singular; then the typed value columns. Attributes
     answered by direct `resources` columns (DIRECT_PATHS) and Group members (rows of
     `group_members`) are left out; `schemas` is indexed (extension URNs; the core URN is
     in every resource) so `schemas eq "urn:..."` filters work (RFC 7644 section 3.4.2.2,
     Figure 2).
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[IndexValue] = []
     core = reg.core_attributes(resource_type)
     core_urn = reg.resource_type(resource_type).schema
     for key, value in resource.items():
@@ -981,23 +976,37 @@ def index_rows(
     return rows
 
 
-def search_document(rows: list[dict[str, Any]]) -> str:
-    """The `resources.search` JSON of a resource's index rows: path -> its entries.
+def index_rows(
+    reg: SchemaRegistry, resource_type: str, resource: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """`index_values` as dicts keyed by attr_index column (INDEX_COLUMNS)."""
+    return [
+        dict(zip(INDEX_COLUMNS, v, strict=True)) for v in index_values(reg, resource_type, resource)
+    ]
+
+
+def search_document(values: list[IndexValue]) -> str:
+    """The `resources.search` JSON of a resource's index values: path -> its entries.
 
     An entry is `[elem, text, lower]` for strings (references, binary) and
     `[elem, value]` for booleans, numbers (as floats) and dateTimes (normalised UTC text),
-    the values `index_rows` computed: SQL compares them exactly as it compares attr_index
-    rows, so both evaluators keep one meaning (see filter/sql.py).
+    the values `index_values` computed: SQL compares them exactly as it compares
+    attr_index rows, so both evaluators keep one meaning (see filter/sql.py).
     """
     doc: dict[str, list[list[Any]]] = {}
-    for row in rows:
-        if row["v_lower"] is not None:
-            entry = [row["elem"], row["v_text"], row["v_lower"]]
-        elif row["v_bool"] is not None:
-            entry = [row["elem"], row["v_bool"]]
-        elif row["v_num"] is not None:
-            entry = [row["elem"], row["v_num"]]
+    for path, elem, text, lower, num, flag, moment in values:
+        entry: list[Any]
+        if lower is not None:
+            entry = [elem, text, lower]
+        elif flag is not None:
+            entry = [elem, flag]
+        elif num is not None:
+            entry = [elem, num]
         else:
-            entry = [row["elem"], row["v_time"]]
-        doc.setdefault(row["path"], []).append(entry)
+            entry = [elem, moment]
+        found = doc.get(path)
+        if found is None:
+            doc[path] = [entry]
+        else:
+            found.append(entry)
     return orjson.dumps(doc).decode()

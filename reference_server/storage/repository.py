@@ -10,7 +10,6 @@ are Core expressions from `scim/filter/sql.py`, compiled per call.
 
 from __future__ import annotations
 
-import operator
 import os
 import threading
 import time
@@ -30,8 +29,9 @@ from reference_server.scim.errors import InvalidValue, Uniqueness
 from reference_server.scim.filter.ast import And, Compare, Filter, Not, Or, Present
 from reference_server.scim.resources import (
     SEEK_PATHS,
+    IndexValue,
     format_timestamp,
-    index_rows,
+    index_values,
     resource_columns,
     search_document,
 )
@@ -133,7 +133,6 @@ _BUMP = (
     "UPDATE resources SET version = version + 1, last_modified = ?"
     " WHERE tenant_id = ? AND id IN ({})"
 )
-_INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
 _INDEX_INSERT = (
     "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text,"
     " v_lower, v_num, v_bool, v_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -223,19 +222,16 @@ _ANCHOR = (
 ANCHOR_STEP = 500
 _ANCHOR_CACHE_SIZE = 256
 
-IndexRow = tuple[Any, ...]
-
-
-_index_tuple = operator.itemgetter(*_INDEX_COLUMNS)
+IndexRow = IndexValue
 
 
 # Top-level attributes holding SEEK_PATHS (core schema attributes: no URN prefix).
 _SEEK_TOPS = frozenset(path.split(".", 1)[0] for path in SEEK_PATHS)
 
 
-def _seek_tuples(rows: list[dict[str, Any]]) -> list[IndexRow]:
-    """The attr_index rows among a resource's index rows: those of SEEK_PATHS."""
-    return [_index_tuple(row) for row in rows if row["path"] in SEEK_PATHS]
+def _seek_tuples(values: list[IndexValue]) -> list[IndexRow]:
+    """The attr_index rows among a resource's index values: those of SEEK_PATHS."""
+    return [v for v in values if v[0] in SEEK_PATHS]
 
 
 class Repository:
@@ -319,7 +315,7 @@ class Repository:
         tenant: str,
         resource_type: str,
         rid: str,
-        rows: list[dict[str, Any]],
+        rows: list[IndexValue],
         old: dict[str, Any] | None,
     ) -> None:
         """Bring the resource's attr_index rows (SEEK_PATHS only) from `old`'s to `rows`.
@@ -332,7 +328,7 @@ class Repository:
         before: dict[str, list[IndexRow]] = {}
         if old is not None:
             tops = {k: v for k, v in old.items() if k.lower() in _SEEK_TOPS}
-            for row in _seek_tuples(index_rows(self.registry, resource_type, tops)):
+            for row in _seek_tuples(index_values(self.registry, resource_type, tops)):
                 before.setdefault(row[0], []).append(row)
         stale = sorted(p for p, found in before.items() if after.get(p) != found)
         for chunk in _chunks(stale):
@@ -353,7 +349,7 @@ class Repository:
     ) -> StoredResource:
         now = _now()
         res = StoredResource(new_resource_id(), resource_type, data, 1, now, now)
-        rows = index_rows(self.registry, resource_type, data)
+        rows = index_values(self.registry, resource_type, data)
         params = (
             tenant,
             res.id,
@@ -381,7 +377,7 @@ class Repository:
         now = _now()
         rtype = current.resource_type
         columns = self._columns(rtype, data)
-        rows = index_rows(self.registry, rtype, data)
+        rows = index_values(self.registry, rtype, data)
         tail = (
             orjson.dumps(data).decode(),
             search_document(rows),

@@ -7,7 +7,7 @@ other attributes scan in SQL, and attr_index keeps the rows of `SEEK_PATHS` (ema
 the lookups that must stay index seeks (issue 2, point 9).
 
 Existing resources get their document from their stored `data`, computed by the server's
-own `index_rows`/`search_document`, in batches.
+own `index_values`/`search_document`, in batches.
 
 Revision ID: 0007
 Revises: 0006
@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-from reference_server.scim.resources import SEEK_PATHS, index_rows, search_document
+from reference_server.scim.resources import SEEK_PATHS, index_rows, index_values, search_document
 from reference_server.scim.schemas import load_registry
 
 revision = "0007"
@@ -32,7 +32,6 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 1_000
-_INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
 
 
 def _batches(conn: sa.Connection) -> Iterator[Sequence[tuple[str, str, str, str]]]:
@@ -59,8 +58,8 @@ def upgrade() -> None:
     for batch in _batches(conn):
         updates = []
         for tenant, rid, resource_type, data in batch:
-            rows = index_rows(reg, resource_type, orjson.loads(data))
-            updates.append({"t": tenant, "i": rid, "s": search_document(rows)})
+            values = index_values(reg, resource_type, orjson.loads(data))
+            updates.append({"t": tenant, "i": rid, "s": search_document(values)})
         conn.execute(
             sa.text("UPDATE resources SET search = :s WHERE tenant_id = :t AND id = :i"), updates
         )
@@ -79,7 +78,7 @@ def downgrade() -> None:
     for batch in _batches(conn):
         rows = [
             {"tenant_id": tenant, "resource_id": rid, "resource_type": resource_type}
-            | {key: row[key] for key in _INDEX_COLUMNS}
+            | row
             for tenant, rid, resource_type, data in batch
             for row in index_rows(reg, resource_type, orjson.loads(data))
             if row["path"] not in SEEK_PATHS

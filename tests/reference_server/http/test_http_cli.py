@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
@@ -146,3 +147,56 @@ def test_a_token_starting_with_a_dash_is_a_value_not_an_option(option: str) -> N
     args = parse_args([option, "-Xy_z", "--port", "0"])
     assert getattr(args, option[2:].replace("-", "_")) == "-Xy_z"
     assert args.port == 0
+
+
+def _exchange(
+    url: str, request: bytes, done: Callable[[bytes], bool], expect_100: bytes = b""
+) -> bytes:
+    """Send raw bytes on a fresh connection; read until `done(received)` (10 s at most)."""
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        if expect_100:
+            while b"\r\n\r\n" not in received:
+                received += sock.recv(65536)
+            assert received.startswith(b"HTTP/1.1 100 Continue"), received
+            received = b""
+            sock.sendall(expect_100)
+        while not done(received):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def test_responses_leave_whole_and_nothing_is_held_back(tmp_path: Path) -> None:
+    """Through the real server and its one-write protocol (reference_server/http_protocol.py;
+    the write count itself is tested in unit/test_http_protocol_coalescing.py): GET, HEAD
+    (no body write), `Expect: 100-continue` and pipelined requests all complete."""
+    db = f"sqlite:///{tmp_path}/wire.db"
+    token = "wire-token-0123456789abcdef"
+    with _server(["--database-url", db, "--bootstrap-token", token]) as (_proc, lines):
+        url = lines[-1].removeprefix("READY ")
+        auth = f"Authorization: Bearer {token}\r\nHost: x\r\n".encode()
+        get = b"GET /scim/v2/Users?count=1 HTTP/1.1\r\n" + auth + b"\r\n"
+        one = _exchange(url, get, lambda got: got.endswith(b"}"))
+        assert one.startswith(b"HTTP/1.1 200 "), one
+        assert one.endswith(b"}"), one
+        head = _exchange(
+            url, b"HEAD /scim/v2/Users HTTP/1.1\r\n" + auth + b"\r\n", lambda got: bool(got)
+        )
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert head.endswith(b"\r\n\r\n"), head
+        body = b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "w"}'
+        post = (
+            b"POST /scim/v2/Users HTTP/1.1\r\n" + auth + b"Content-Type: application/scim+json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        created = _exchange(url, post, lambda got: got.endswith(b"}"), expect_100=body)
+        assert created.startswith(b"HTTP/1.1 201 "), created
+        two = _exchange(
+            url, get + get, lambda got: got.count(b"HTTP/1.1 200 ") == 2 and got.endswith(b"}")
+        )
+        assert two.count(b"HTTP/1.1 200 ") == 2, two

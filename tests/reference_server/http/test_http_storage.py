@@ -8,7 +8,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from scim_http_helpers import ADMIN_TOKEN, TestClient, assert_error, new_group, new_user
 
-from reference_server.scim.resources import index_rows, prepare_create, search_document
+from reference_server.scim.resources import (
+    index_rows,
+    index_values,
+    prepare_create,
+    search_document,
+)
 from reference_server.scim.schemas import load_registry
 from reference_server.storage.engine import create_engine, downgrade, upgrade
 from reference_server.storage.tables import attr_index, group_members, metadata, tokens
@@ -186,7 +191,7 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
         upgrade(engine)
         with engine.connect() as conn:
             doc = conn.execute(sa.text("SELECT search FROM resources")).scalar_one()
-        assert orjson.loads(doc) == orjson.loads(search_document(rows))
+        assert orjson.loads(doc) == orjson.loads(search_document(index_values(reg, "User", data)))
         assert index() == [("emails.value", 0, "Ann@x.org", "ann@x.org", None, None, None)]
         downgrade(engine, "0006")
         assert index() == everything

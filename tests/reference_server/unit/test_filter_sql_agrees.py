@@ -36,6 +36,7 @@ from reference_server.scim.filter import (
 from reference_server.scim.resources import (
     SEEK_PATHS,
     index_rows,
+    index_values,
     normalize_datetime,
     prepare_create,
     resource_columns,
@@ -102,7 +103,7 @@ def load(engine: sa.Engine, resource_type: str, bodies: list[dict[str, Any]]) ->
                         id=rid,
                         resource_type=resource_type,
                         data=orjson.dumps(stored).decode(),
-                        search=search_document(rows),
+                        search=search_document(index_values(REG, resource_type, stored)),
                         version=1,
                         created=normalize_datetime(created),
                         last_modified=normalize_datetime(created),
