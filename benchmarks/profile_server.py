@@ -37,7 +37,6 @@ __all__ = ["main"]
 
 def _serve(args: argparse.Namespace) -> int:
     from reference_server.app import create_app
-    from reference_server.http_protocol import CoalescingHttpToolsProtocol
     from reference_server.settings import ServerSettings
 
     out: Path = args.out
@@ -54,8 +53,6 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         lifespan="on",
         server_header=False,
-        http=CoalescingHttpToolsProtocol,
-        ws="none",
     )
     server = uvicorn.Server(config)
     # CPU time, not wall time: on a busy machine wall time charges preemption to whatever

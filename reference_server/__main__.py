@@ -30,7 +30,6 @@ from starlette.applications import Starlette
 from reference_server.app import create_app
 from reference_server.endpoints.admin import ADMIN_PATH
 from reference_server.endpoints.common import BASE_PATH, ServerState
-from reference_server.http_protocol import CoalescingHttpToolsProtocol
 from reference_server.provisioning.policy import BREAK_NAMES, load_policy_file, parse_policy
 from reference_server.scim.errors import ScimError
 from reference_server.settings import ServerSettings
@@ -204,8 +203,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         lifespan="on",
         server_header=False,
-        http=CoalescingHttpToolsProtocol,  # one write per response (http_protocol.py)
-        ws="none",
     )
     server = uvicorn.Server(config)
 

@@ -171,10 +171,9 @@ def _exchange(
         return received
 
 
-def test_responses_leave_whole_and_nothing_is_held_back(tmp_path: Path) -> None:
-    """Through the real server and its one-write protocol (reference_server/http_protocol.py;
-    the write count itself is tested in unit/test_http_protocol_coalescing.py): GET, HEAD
-    (no body write), `Expect: 100-continue` and pipelined requests all complete."""
+def test_raw_http_requests_complete(tmp_path: Path) -> None:
+    """Raw HTTP/1.1 through the real server: GET, HEAD (no body), `Expect: 100-continue`
+    and pipelined requests on one connection all complete."""
     db = f"sqlite:///{tmp_path}/wire.db"
     token = "wire-token-0123456789abcdef"
     with _server(["--database-url", db, "--bootstrap-token", token]) as (_proc, lines):
