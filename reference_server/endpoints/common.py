@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import unquote_plus
 
 import orjson
 from sqlalchemy.engine import Engine
@@ -44,6 +45,7 @@ __all__ = [
     "header",
     "if_match_ok",
     "if_none_match_hit",
+    "query_dict",
     "read_json",
     "scim_context",
     "server_state",
@@ -102,6 +104,24 @@ class Ctx:
 def server_state(request: Request) -> ServerState:
     state: ServerState = request.app.state.scim
     return state
+
+
+def query_dict(scope: Scope) -> dict[str, str]:
+    """The query string as a dict, last value winning, decoded as Starlette's
+    `request.query_params` decodes it (`+` is a space, %-escapes are UTF-8) but without
+    building a multi-dict: a SCIM lookup sends one parameter and reads seven."""
+    raw: bytes = scope.get("query_string") or b""
+    out: dict[str, str] = {}
+    for part in raw.decode("latin-1").split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        out[key] = value
+    return out
 
 
 def header(scope: Scope, name: bytes) -> str | None:

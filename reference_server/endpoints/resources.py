@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +16,7 @@ from reference_server.endpoints.common import (
     ScimResponse,
     etag,
     header,
+    query_dict,
     read_json,
     scim_context,
     split_list,
@@ -81,7 +81,7 @@ def _text(name: str, value: Any) -> str | None:
     raise InvalidValue(f"'{name}' must be a string.")
 
 
-def parse_query(source: QueryParams | dict[str, Any]) -> ops.Query:
+def parse_query(source: dict[str, Any]) -> ops.Query:
     """Query parameters (section 3.4.2) from a query string or a SearchRequest body."""
     get = source.get
     order = _text("sortOrder", get("sortOrder"))
@@ -102,7 +102,7 @@ def parse_query(source: QueryParams | dict[str, Any]) -> ops.Query:
 def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
     if not request.scope.get("query_string"):  # the usual case: no parsing at all
         return None, None
-    params = request.query_params
+    params = query_dict(request.scope)
     return split_list(params.get("attributes")), split_list(params.get("excludedAttributes"))
 
 
@@ -124,7 +124,7 @@ async def collection(request: Request, resource_type: str) -> Response:
         attributes, excluded = _projection(request)
         out = await state.run(ops.create, ctx, resource_type, body, attributes, excluded)
         return respond(out)
-    query = parse_query(request.query_params)
+    query = parse_query(query_dict(request.scope))
     return ScimResponse(await state.run(ops.search, ctx, [resource_type], query))
 
 
@@ -146,7 +146,7 @@ async def root_search(request: Request) -> Response:
 async def root_query(request: Request) -> Response:
     """GET on the base URL: a query across every resource type (section 3.4.2.1)."""
     ctx = await scim_context(request)
-    query = parse_query(request.query_params)
+    query = parse_query(query_dict(request.scope))
     types = list(ctx.state.registry.type_names())
     return ScimResponse(await ctx.state.run(ops.search, ctx, types, query))
 

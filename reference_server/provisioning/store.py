@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from reference_server.scim.errors import Conflict
-from reference_server.scim.resources import format_timestamp
+from reference_server.scim.resources import utc_now
 from reference_server.storage.database import Tx
 
 __all__ = [
@@ -30,8 +29,7 @@ __all__ = [
 ]
 
 
-def now() -> str:
-    return format_timestamp(datetime.now(UTC))
+now = utc_now
 
 
 @dataclass(frozen=True, slots=True)

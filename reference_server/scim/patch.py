@@ -45,6 +45,7 @@ Decisions, with the RFC text they read:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,19 @@ def apply_patch(
     return engine.outcome()
 
 
+@functools.lru_cache(maxsize=64)
+def _outcome_plan(
+    reg: SchemaRegistry, resource_type: str
+) -> tuple[tuple[AttributeDef, ...], tuple[AttributeDef, ...]]:
+    """(multi-valued core attributes, required writable ones but `members`): once per type."""
+    attrs = reg.core_attributes(resource_type).values()
+    multi = tuple(a for a in attrs if a.multi_valued)
+    required = tuple(
+        a for a in attrs if a.required and a.mutability != "readOnly" and a.name != "members"
+    )
+    return multi, required
+
+
 class _Engine:
     def __init__(
         self,
@@ -248,21 +262,18 @@ class _Engine:
                 schemas.remove(urn)
         if schemas != doc.get("schemas"):
             doc["schemas"] = schemas
-        for attr in self.reg.core_attributes(self.resource_type).values():
+        multi_valued, required = _outcome_plan(self.reg, self.resource_type)
+        for attr in multi_valued:
             values = doc.get(attr.name)
-            if (
-                attr.multi_valued
-                and isinstance(values, list)
-                and values != self.current.get(attr.name)
-            ):
+            if isinstance(values, list) and values != self.current.get(attr.name):
                 # RFC 7643 2.4: each (type, value) once, at most one primary
                 kept = dedupe(attr, values)
                 _one_primary(kept, [])
                 doc[attr.name] = kept
-            if attr.required and attr.mutability != "readOnly" and attr.name != "members":
-                value = doc.get(attr.name)
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    raise InvalidValue(f"Attribute '{attr.name}' is required and cannot be empty.")
+        for attr in required:
+            value = doc.get(attr.name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise InvalidValue(f"Attribute '{attr.name}' is required and cannot be empty.")
         seal_password(doc, self.current)
         members = self.members
         changed = doc != self.current or (members is not None and not members.is_empty())
