@@ -458,14 +458,14 @@ def delete(
     with hooks.refusals(ctx, action, resource_type, rid), repo.write() as conn:
         if resource_type == "Group":
             hooks.check_group_write(ctx, "DELETE")
-        _current(ctx, conn, resource_type, rid, if_match, if_none_match)
+        current = _current(ctx, conn, resource_type, rid, if_match, if_none_match)
         detail = ""
         if ctx.org.governed:
             if resource_type == "User":
                 detail = hooks.user_deleted(ctx, conn, rid)
             else:
                 detail = hooks.group_deleted(ctx, conn, rid)
-        repo.delete(conn, ctx.tenant, rid)
+        repo.delete(conn, ctx.tenant, current)
         hooks.audit(conn, ctx, action, resource_type, rid, "ok", detail)
     return Outcome(204)
 

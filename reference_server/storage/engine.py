@@ -90,8 +90,8 @@ SQLITE_STATS: tuple[tuple[str, str, str], ...] = (
     ("resources", "ix_resources_external_id", "1000000 100000 50000 1"),
     ("resources", "ix_resources_display_name", "1000000 100000 50000 2"),
     ("resources", "ix_resources_created", "1000000 100000 50000 1 1"),
-    ("attr_index", "ix_attr_lower", "10000000 1000000 500000 50000 2"),
-    ("attr_index", "ix_attr_resource", "10000000 1000000 10"),
+    # A WITHOUT ROWID table's primary key is named after the table.
+    ("attr_index", "attr_index", "1000000 100000 50000 50000 1 1 1"),
     ("group_members", "sqlite_autoindex_group_members_1", "1000000 100000 1000 1"),
     ("group_members", "ix_group_members_member", "1000000 100000 5"),
 )

@@ -131,12 +131,15 @@ _BUMP = (
     "UPDATE resources SET version = version + 1, last_modified = ?"
     " WHERE tenant_id = ? AND id IN ({})"
 )
+# attr_index rows are written and deleted by their whole key (the table is its index).
 _INDEX_INSERT = (
-    "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, elem, v_text,"
-    " v_lower, v_num, v_bool, v_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO attr_index (tenant_id, resource_type, path, v_lower, resource_id, elem,"
+    " v_text) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-_INDEX_DELETE = "DELETE FROM attr_index WHERE tenant_id = ? AND resource_id = ?"
-_INDEX_DELETE_PATHS = _INDEX_DELETE + " AND path IN ({})"
+_INDEX_DELETE = (
+    "DELETE FROM attr_index WHERE tenant_id = ? AND resource_type = ? AND path = ?"
+    " AND v_lower = ? AND resource_id = ? AND elem = ?"
+)
 _RESOLVE = "SELECT id, resource_type FROM resources WHERE tenant_id = ? AND id IN ({})"
 _RESOLVE_IN_GROUP = (
     "SELECT r.id, r.resource_type, gm.member_id FROM resources r"
@@ -174,7 +177,6 @@ _GROUPS_OF = (
     " WHERE gm.tenant_id = ? AND gm.member_id IN ({}) ORDER BY gm.member_id, gm.group_id"
 )
 _DELETE_STEPS = (
-    "DELETE FROM attr_index WHERE tenant_id = ? AND resource_id = ?",
     "DELETE FROM group_members WHERE tenant_id = ? AND member_id = ?",
     "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?",
     "DELETE FROM resources WHERE tenant_id = ? AND id = ?",
@@ -220,16 +222,26 @@ _ANCHOR = (
 ANCHOR_STEP = 500
 _ANCHOR_CACHE_SIZE = 256
 
-IndexRow = IndexValue
+# An attr_index row by its key after (tenant, type): (path, v_lower, elem), then v_text.
+SeekRow = tuple[str, str, int, str]
 
 
 # Top-level attributes holding SEEK_PATHS (core schema attributes: no URN prefix).
 _SEEK_TOPS = frozenset(path.split(".", 1)[0] for path in SEEK_PATHS)
 
 
-def _seek_tuples(values: list[IndexValue]) -> list[IndexRow]:
-    """The attr_index rows among a resource's index values: those of SEEK_PATHS."""
-    return [v for v in values if v[0] in SEEK_PATHS]
+def _seek_rows(values: list[IndexValue]) -> dict[str, list[SeekRow]]:
+    """The attr_index rows among a resource's index values (SEEK_PATHS), by path."""
+    rows: dict[str, list[SeekRow]] = {}
+    for path, elem, text, lower, _num, _flag, _time in values:
+        if path in SEEK_PATHS and lower is not None and text is not None:
+            rows.setdefault(path, []).append((path, lower, elem, text))
+    return rows
+
+
+def _insert_params(tenant: str, resource_type: str, rid: str, row: SeekRow) -> tuple[Any, ...]:
+    path, lower, elem, text = row
+    return (tenant, resource_type, path, lower, rid, elem, text)
 
 
 class Repository:
@@ -302,37 +314,34 @@ class Repository:
             display[:512] if isinstance(display, str) else None,
         )
 
-    def _insert_index(
-        self, tx: Tx, tenant: str, resource_type: str, rid: str, rows: Iterable[IndexRow]
-    ) -> None:
-        tx.run_many(_INDEX_INSERT, [(tenant, rid, resource_type, *row) for row in rows])
-
     def _write_index(
         self,
         tx: Tx,
         tenant: str,
         resource_type: str,
         rid: str,
-        rows: list[IndexValue],
+        values: list[IndexValue],
         old: dict[str, Any] | None,
     ) -> None:
-        """Bring the resource's attr_index rows (SEEK_PATHS only) from `old`'s to `rows`.
+        """Bring the resource's attr_index rows (SEEK_PATHS) from `old`'s to `values`'.
 
         Only the paths whose rows differ are rewritten: a PATCH of `active` touches none.
         """
-        after: dict[str, list[IndexRow]] = {}
-        for row in _seek_tuples(rows):
-            after.setdefault(row[0], []).append(row)
-        before: dict[str, list[IndexRow]] = {}
-        if old is not None:
-            tops = {k: v for k, v in old.items() if k.lower() in _SEEK_TOPS}
-            for row in _seek_tuples(index_values(self.registry, resource_type, tops)):
-                before.setdefault(row[0], []).append(row)
-        stale = sorted(p for p, found in before.items() if after.get(p) != found)
-        for chunk in _chunks(stale):
-            tx.run(_INDEX_DELETE_PATHS.format(_marks(len(chunk))), (tenant, rid, *chunk))
+        after = _seek_rows(values)
+        before = self._old_seek_rows(resource_type, old) if old is not None else {}
+        stale = [row for p, found in before.items() if after.get(p) != found for row in found]
+        if stale:
+            keys = [(tenant, resource_type, path, low, rid, elem) for path, low, elem, _ in stale]
+            tx.run_many(_INDEX_DELETE, keys)
         fresh = [row for p, found in after.items() if before.get(p) != found for row in found]
-        self._insert_index(tx, tenant, resource_type, rid, fresh)
+        if fresh:
+            tx.run_many(
+                _INDEX_INSERT, [_insert_params(tenant, resource_type, rid, r) for r in fresh]
+            )
+
+    def _old_seek_rows(self, resource_type: str, old: dict[str, Any]) -> dict[str, list[SeekRow]]:
+        tops = {k: v for k, v in old.items() if k.lower() in _SEEK_TOPS}
+        return _seek_rows(index_values(self.registry, resource_type, tops))
 
     def _unique_violation(self, resource_type: str, data: dict[str, Any]) -> Uniqueness:
         return Uniqueness(
@@ -414,8 +423,10 @@ class Repository:
         for chunk in _chunks(list(dict.fromkeys(ids))):
             tx.run(_BUMP.format(_marks(len(chunk))), (now, tenant, *chunk))
 
-    def delete(self, tx: Tx, tenant: str, resource_id: str) -> None:
+    def delete(self, tx: Tx, tenant: str, current: StoredResource) -> None:
         """Delete a resource, its index rows and every membership row that names it."""
+        resource_id = current.id
+        self._write_index(tx, tenant, current.resource_type, resource_id, [], current.data)
         # Groups that lose this member change representation: new versions (ETags stay
         # honest). A User's version does not follow its `groups`: bumping it would make
         # group and user writers lock rows in opposite orders on PostgreSQL (deadlocks).

@@ -10,17 +10,16 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     UniqueConstraint,
     false,
-    text,
     true,
 )
 
@@ -116,43 +115,29 @@ resources = Table(
 )
 
 # One row per value of the attributes IdPs look users up by (`scim.resources.SEEK_PATHS`:
-# emails.value), so those filters are index seeks at any N; every other value is in
-# `resources.search` only (migration 0007: a row here costs three B-tree inserts, and ten
-# rows per user were most of a create's time). `path` is the lower-cased full attribute
-# path without the core schema URN, e.g. "emails.value". `elem` is the position of the
-# element in a multi-valued attribute (-1 for singular). Exactly one of the typed value
-# columns is set, by the attribute's schema type; v_text holds strings (and
-# references/binary) as sent, v_lower the lower-cased form.
-_STRINGS_ONLY = text("v_lower IS NOT NULL")
-
+# emails.value, strings only), so those filters are index seeks at any N; every other
+# value is in `resources.search` only (migration 0007). The table is its own index
+# (migration 0008): keyed by (tenant, type, path, lower-cased value, resource, element),
+# WITHOUT ROWID on SQLite, so a row is one B-tree entry instead of a table row and two
+# index entries. A resource's rows are found from its values (the repository computes
+# them from the stored document), not through an index on the resource.
+# `path` is the lower-cased attribute path without the core schema URN ("emails.value");
+# `elem` the element's position in a multi-valued attribute (-1 for singular); v_text
+# the value as sent, v_lower its lower-cased form.
 attr_index = Table(
     "attr_index",
     metadata,
     Column("tenant_id", String(36), nullable=False),
-    Column("resource_id", String(36), nullable=False),
     Column("resource_type", String(32), nullable=False),
     Column("path", String(200), nullable=False),
-    Column("elem", Integer, nullable=False),
-    Column("v_text", Text),
-    Column("v_lower", Text),
-    Column("v_num", Float),
-    Column("v_bool", Boolean),
-    # dateTime values normalised to UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS.ffffffZ"
-    # so text order is time order.
-    Column("v_time", String(40)),
-    # Strings only: boolean, number and dateTime rows (v_lower NULL) would all share a few
-    # keys per path, the most written and least selective entries; their filters read
-    # the rows through ix_attr_resource or the table instead (migration 0006).
-    Index(
-        "ix_attr_lower",
-        "tenant_id",
-        "resource_type",
-        "path",
-        "v_lower",
-        sqlite_where=_STRINGS_ONLY,
-        postgresql_where=_STRINGS_ONLY,
+    Column("v_lower", Text, nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("elem", Integer, nullable=False, autoincrement=False),
+    Column("v_text", Text, nullable=False),
+    PrimaryKeyConstraint(
+        "tenant_id", "resource_type", "path", "v_lower", "resource_id", "elem", name="pk_attr_index"
     ),
-    Index("ix_attr_resource", "tenant_id", "resource_id"),
+    sqlite_with_rowid=False,
 )
 
 group_members = Table(

@@ -6,8 +6,8 @@ answered from:
 
 - Direct columns: id, userName, externalId, displayName and meta.* (index seeks).
 - attr_index, for `SEEK_PATHS` (emails.value): `resources.id IN (SELECT resource_id FROM
-  attr_index WHERE tenant, type, path, value)`, driven by the (tenant, type, path, value)
-  index (issue 2, point 9: the lookups IdPs make stay flat at any N).
+  attr_index WHERE tenant, type, path, value)`, a seek on the table's key (issue 2,
+  point 9: the lookups IdPs make stay flat at any N).
 - group_members, for members.* and a User's groups.*.
 - Every other attribute: the resource's search document (`resources.search`, see
   `scim.resources.search_document`), as a correlated EXISTS over the entries of the path
@@ -249,16 +249,12 @@ class _Builder:
     ) -> ColumnElement[bool]:
         """A value of the leaf (in the scope's element) satisfies `cond`.
 
-        At the top level a SEEK_PATHS leaf is an attr_index seek; its string rows are the
-        ones in the partial ix_attr_lower (`v_lower IS NOT NULL`), and SQLite seeks a
-        partial index only where the query states its condition (LIKE does not imply it).
-        Anything else is an EXISTS over the path's search-document entries.
+        At the top level a SEEK_PATHS leaf is an attr_index seek on its key (tenant, type,
+        path, v_lower); anything else is an EXISTS over the path's search-document entries.
         """
         if scope.elem is None and paths is None and leaf.key in SEEK_PATHS:
             x = attr_index.alias()
             path = x.c.path == leaf.key
-            if leaf.kind in ("text", "binary"):
-                path = and_(path, x.c.v_lower.is_not(None))
             found = cond(lambda name: x.c[name])
             return resources.c.id.in_(
                 select(x.c.resource_id).where(*self._index_base(x), path, found)

@@ -104,12 +104,11 @@ def _filter_plan(tmp_path: Path, text: str) -> str:
         'emails eq "a@x.org"',
     ],
 )
-def test_string_filters_seek_the_partial_string_index(tmp_path: Path, text: str) -> None:
-    """ix_attr_lower holds string rows only (`WHERE v_lower IS NOT NULL`): SQLite uses a
-    partial index only where the query implies its condition, so every string test must
-    say it (LIKE does not imply it), or the filter walks every index row of the tenant."""
+def test_email_filters_seek_attr_index_by_its_key(tmp_path: Path, text: str) -> None:
+    """attr_index is clustered on (tenant, type, path, v_lower): every emails.value test,
+    LIKE included, seeks that key's prefix instead of walking the tenant's rows."""
     plan = _filter_plan(tmp_path, text)
-    assert "USING INDEX ix_attr_lower" in plan, plan
+    assert "USING PRIMARY KEY (tenant_id=? AND resource_type=? AND path=?" in plan, plan
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -139,6 +140,27 @@ def test_migration_0006_moves_core_schema_rows_out_of_attr_index(database_url: s
         engine.dispose()
 
 
+# attr_index as migrations 0001-0007 left it (a row per value, typed value columns).
+OLD_ATTR_INDEX = sa.table(
+    "attr_index",
+    *(
+        sa.column(name)
+        for name in (
+            "tenant_id",
+            "resource_id",
+            "resource_type",
+            "path",
+            "elem",
+            "v_text",
+            "v_lower",
+            "v_num",
+            "v_bool",
+            "v_time",
+        )
+    ),
+)
+
+
 def test_migration_0007_moves_index_rows_into_search_documents(database_url: str) -> None:
     """An 0006 database (a row per value) keeps attr_index rows for emails.value only and
     gets each resource's search document from its data; downgrade restores every row."""
@@ -159,8 +181,8 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
     def index() -> list[tuple[object, ...]]:
         with engine.connect() as conn:
             found = conn.execute(
-                sa.select(*(attr_index.c[c] for c in columns)).order_by(
-                    attr_index.c.path, attr_index.c.elem
+                sa.select(*(OLD_ATTR_INDEX.c[c] for c in columns)).order_by(
+                    OLD_ATTR_INDEX.c.path, OLD_ATTR_INDEX.c.elem
                 )
             )
             return [
@@ -180,7 +202,7 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
                 {"d": orjson.dumps(data).decode()},
             )
             conn.execute(
-                attr_index.insert(),
+                OLD_ATTR_INDEX.insert(),
                 [
                     row | {"tenant_id": "t", "resource_id": "u1", "resource_type": "User"}
                     for row in rows
@@ -188,13 +210,48 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
             )
         everything = index()
         assert len(everything) == len(rows) > 5
-        upgrade(engine)
+        upgrade(engine, "0007")
         with engine.connect() as conn:
             doc = conn.execute(sa.text("SELECT search FROM resources")).scalar_one()
         assert orjson.loads(doc) == orjson.loads(search_document(index_values(reg, "User", data)))
         assert index() == [("emails.value", 0, "Ann@x.org", "ann@x.org", None, None, None)]
         downgrade(engine, "0006")
         assert index() == everything
+    finally:
+        downgrade(engine)
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_migration_0008_clusters_attr_index_on_its_key(database_url: str) -> None:
+    """An 0007 attr_index (table plus two indexes, duplicates allowed) becomes one table
+    keyed by (tenant, type, path, v_lower, resource, elem) with the same string rows once;
+    downgrade gives the old layout back."""
+    engine = create_engine(database_url)
+    row = {
+        "tenant_id": "t",
+        "resource_id": "u1",
+        "resource_type": "User",
+        "path": "emails.value",
+        "elem": 0,
+        "v_text": "Ann@x.org",
+        "v_lower": "ann@x.org",
+    }
+    try:
+        downgrade(engine)
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(OLD_ATTR_INDEX.insert(), [row, row, row | {"elem": 1, "v_lower": None}])
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(sa.select(attr_index)).mappings().all()
+        assert [dict(r) for r in found] == [{k: v for k, v in row.items()}]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(attr_index.insert(), [row])  # the key is the primary key
+        downgrade(engine, "0007")
+        with engine.connect() as conn:
+            old = conn.execute(sa.select(OLD_ATTR_INDEX.c.path, OLD_ATTR_INDEX.c.v_lower)).all()
+        assert [tuple(r) for r in old] == [("emails.value", "ann@x.org")]
     finally:
         downgrade(engine)
         upgrade(engine)

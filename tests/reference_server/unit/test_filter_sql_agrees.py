@@ -111,11 +111,21 @@ def load(engine: sa.Engine, resource_type: str, bodies: list[dict[str, Any]]) ->
                     )
                 )
                 # As the repository stores them: attr_index rows for SEEK_PATHS only.
-                seek = [row for row in rows if row["path"] in SEEK_PATHS]
-                for row in seek:
-                    row.update(tenant_id=tenant, resource_id=rid, resource_type=resource_type)
+                seek = {
+                    (row["path"], row["v_lower"], row["elem"]): {
+                        "tenant_id": tenant,
+                        "resource_type": resource_type,
+                        "resource_id": rid,
+                        "path": row["path"],
+                        "v_lower": row["v_lower"],
+                        "elem": row["elem"],
+                        "v_text": row["v_text"],
+                    }
+                    for row in rows
+                    if row["path"] in SEEK_PATHS
+                }
                 if seek:
-                    conn.execute(tables.attr_index.insert(), seek)
+                    conn.execute(tables.attr_index.insert(), list(seek.values()))
                 for member in members:
                     conn.execute(
                         tables.group_members.insert().values(
