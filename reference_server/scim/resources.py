@@ -326,10 +326,26 @@ def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) 
     return out
 
 
+# Types whose single value needs nothing but its JSON type checked (no canonical values).
+_PLAIN_TYPES = {"string": str, "reference": str, "boolean": bool}
+
+
+def _is_plain(attr: AttributeDef, value: Any) -> bool:
+    """A singular string, reference or boolean of the right JSON type, no canonical values:
+    coercion keeps it as it is."""
+    return (
+        type(value) is _PLAIN_TYPES.get(attr.type)
+        and not attr.multi_valued
+        and not attr.canonical_values
+    )
+
+
 def _coerce_attr(attr: AttributeDef, value: Any, where: str, index_path: str) -> Any:
     """Coerce one attribute value; `_MISSING` when it amounts to "unassigned"."""
     if value is None:
         return _MISSING
+    if _is_plain(attr, value):
+        return value  # what _coerce_simple returns for it, without three calls
     if not attr.multi_valued:
         if isinstance(value, list):
             raise InvalidValue(f"Attribute '{where}' is single-valued; a list was sent.")
@@ -468,6 +484,9 @@ def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, A
 def _put(out: dict[str, Any], attr: AttributeDef, value: Any, where: str, prefix: str) -> None:
     if attr.mutability == "readOnly":
         return  # RFC 7644 section 3.3: readOnly attributes SHALL be ignored
+    if _is_plain(attr, value):
+        out[attr.name] = value
+        return
     coerced = _coerce_attr(attr, value, where, prefix + attr.name.lower())
     if coerced is _MISSING:
         out.pop(attr.name, None)
