@@ -5,7 +5,8 @@
     python benchmarks/profile_server.py report DIR [--top 25]
 
 `serve` imports `reference_server.app.create_app` and runs it under uvicorn in this
-process, with the same settings as `python -m reference_server` (no access log), and
+process, with the same settings as `python -m reference_server` (no access log, the same
+event loop), and
 prints `READY <url>` like it. On SIGUSR1 it writes what it profiled since the last SIGUSR1
 to `DIR/<label>.prof`, where the label is read from `DIR/.label` (the benchmark writes the
 phase name there before signalling), and starts a fresh profile. `report` prints, for
@@ -36,6 +37,7 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from reference_server.__main__ import loop_factory
     from reference_server.app import create_app
     from reference_server.settings import ServerSettings
 
@@ -90,7 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(sig, _ignore)
     profiler.enable()
     try:
-        return asyncio.run(run())
+        with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
+            return runner.run(run())
     finally:
         profiler.disable()
 

@@ -4,7 +4,9 @@ scim2-server ships `ASGIApplication` (scim2_server.applications.asgi) over an as
 storage, and its `scim2-server` command builds the provider (RFC 7643 default schemas and
 resource types, default service provider configuration) and a `BearerTokenApplication`
 on WSGI. This module does the same on ASGI, with the same in-memory storage
-(`AsyncInMemoryStorage`), so that both servers of the benchmark run under the same uvicorn.
+(`AsyncInMemoryStorage`), so that both servers of the benchmark run under the same uvicorn,
+on the same event loop (`--loop`, as the reference server's: uvloop when installed, which is
+also what `uvicorn` itself picks by default).
 
     python benchmarks/scim2_server_app.py --host 127.0.0.1 --port 0 --bearer-token T
 
@@ -19,7 +21,7 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import uvicorn
@@ -92,11 +94,27 @@ async def _serve(server: uvicorn.Server, host: str) -> int:
     return 0
 
 
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop for "uvloop", and for "auto" when installed (as uvicorn's --loop);
+    written out here rather than imported, so this process loads nothing of our server."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if name == "uvloop":
+            raise
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--bearer-token", required=True)
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto")
     args = parser.parse_args(argv)
     # scim2-server logs every client error at INFO: keep the benchmark's stderr quiet.
     logging.getLogger("scim2_server").setLevel(logging.WARNING)
@@ -116,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore)
-    return asyncio.run(_serve(server, args.host))
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        return runner.run(_serve(server, args.host))
 
 
 if __name__ == "__main__":

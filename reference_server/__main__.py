@@ -20,7 +20,7 @@ import asyncio
 import gc
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -119,6 +119,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
     parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="event loop, as uvicorn's --loop: auto takes uvloop when it is installed "
+        "(about 40 µs less CPU per request here, benchmarks/README.md), else asyncio's "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--proxy-headers",
         action="store_true",
         help="trust X-Forwarded-Proto/For from --forwarded-allow-ips (behind a reverse "
@@ -145,6 +153,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         except ScimError as exc:
             parser.error(f"{args.policy}: {exc.detail}")
     return args
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop `--loop` names: uvloop's for "uvloop" (and for "auto" when it is
+    installed; it is a dependency except on Windows), None (asyncio's) otherwise."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if name == "uvloop":
+            raise SystemExit("--loop uvloop: the uvloop package is not installed") from None
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _url(host: str, port: int, path: str = BASE_PATH) -> str:
@@ -213,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore)
-    return asyncio.run(_serve(server, app))
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        return runner.run(_serve(server, app))
 
 
 if __name__ == "__main__":

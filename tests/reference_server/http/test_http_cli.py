@@ -17,6 +17,8 @@ from queue import Empty, Queue
 import httpx
 import pytest
 
+from reference_server.__main__ import loop_factory
+
 READY_TIMEOUT = 180.0  # generous: CI machines can be heavily loaded
 
 
@@ -199,3 +201,27 @@ def test_raw_http_requests_complete(tmp_path: Path) -> None:
             url, get + get, lambda got: got.count(b"HTTP/1.1 200 ") == 2 and got.endswith(b"}")
         )
         assert two.count(b"HTTP/1.1 200 ") == 2, two
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "auto"])
+def test_either_event_loop_serves(tmp_path: Path, loop: str) -> None:
+    """`--loop asyncio` and the default (uvloop when installed) both serve and stop cleanly."""
+    token = "loop-token-0123456789abcdef"
+    db = f"sqlite:///{tmp_path}/loop.db"
+    with _server(["--database-url", db, "--bootstrap-token", token, "--loop", loop]) as (
+        proc,
+        lines,
+    ):
+        url = lines[-1].removeprefix("READY ")
+        answer = httpx.get(f"{url}/Users", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+        assert answer.json()["totalResults"] == 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+
+
+def test_loop_factory_names_uvloop_or_asyncio() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    assert loop_factory("asyncio") is None
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("uvloop") is uvloop.new_event_loop

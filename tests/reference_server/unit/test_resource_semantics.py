@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from reference_server.scim.errors import InvalidSyntax, InvalidValue, Mutability
 from reference_server.scim.resources import (
+    SEEK_PATHS,
     format_timestamp,
     hash_password,
     index_rows,
+    index_values,
     normalize_datetime,
     prepare_create,
     prepare_replace,
     project,
     resource_columns,
     seal_password,
+    search_document,
     split_members,
     verify_password,
 )
@@ -494,3 +498,35 @@ def test_index_rows_leave_out_read_only_and_direct_attributes() -> None:
     }
     paths = {row["path"] for row in index_rows(REG, "User", full)}
     assert paths == {"title"}  # `schemas` lists the core URN only: no row (see above)
+
+
+def test_seek_paths_are_strings_of_some_resource_type() -> None:
+    """attr_index keeps strings only (its key is the lower-cased value, migration 0008):
+    a SEEK_PATHS entry of another type would fail every write that carries it."""
+    for path in SEEK_PATHS:
+        leaves = [
+            found.leaf
+            for rtype in ("User", "Group")
+            if (found := REG.resolve(rtype, path)) is not None
+        ]
+        assert leaves, path
+        assert all(leaf.type in ("string", "reference") for leaf in leaves), path
+
+
+def test_search_document_entries_by_type() -> None:
+    """Strings carry the text and its lower-cased form; other types their one value."""
+    stored = prepare_create(
+        REG,
+        "User",
+        user(
+            emails=[{"value": "A@X.org", "type": "work", "primary": True}],
+            active=False,
+            **{ENTERPRISE_USER: {"manager": {"value": "m1"}}},
+        ),
+    )
+    doc = orjson.loads(search_document(index_values(REG, "User", stored)))
+    assert doc["emails.value"] == [[0, "A@X.org", "a@x.org"]]
+    assert doc["emails.primary"] == [[0, True]]
+    assert doc["active"] == [[-1, False]]
+    assert doc[f"{ENTERPRISE_USER.lower()}:manager.value"] == [[-1, "m1", "m1"]]
+    assert "username" not in doc  # a direct column, not a document path
