@@ -44,6 +44,25 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
+def _search_document(n: int) -> str:
+    """The search document of an Okta-shaped user (as scim.resources.search_document writes
+    it): what filters on attributes without attr_index rows scan."""
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
+    return json.dumps(
+        {
+            "name.givenname": [[-1, "Bench", "bench"]],
+            "name.familyname": [[-1, f"U{n}", f"u{n}"]],
+            "emails": [[0]],
+            "emails.value": [[0, f"u{n}@m", f"u{n}@m"]],
+            "emails.type": [[0, "work", "work"]],
+            "emails.primary": [[0, True]],
+            "active": [[-1, True]],
+            f"{ext}:department": [[-1, "Benchmarks", "benchmarks"]],
+            "schemas": [[0, ext, ext]],
+        }
+    )
+
+
 class _Synthetic:
     """A server state on a fresh SQLite file: the bootstrap organization, then N users
     written straight into SQLite (seeding 100,000 users over HTTP takes a minute or more),
@@ -66,8 +85,8 @@ class _Synthetic:
         self.ids = [new_resource_id() for _ in range(users)]
         self.raw.executemany(
             "INSERT INTO resources (tenant_id, id, resource_type, user_name_lower, "
-            "external_id, display_name_lower, display, data, version, created, last_modified) "
-            "VALUES (?, ?, 'User', ?, ?, ?, ?, ?, 1, ?, ?)",
+            "external_id, display_name_lower, display, data, search, version, created, "
+            "last_modified) VALUES (?, ?, 'User', ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             [
                 (
                     tenant,
@@ -77,6 +96,7 @@ class _Synthetic:
                     f"bench u{n}",
                     f"Bench u{n}",
                     json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+                    _search_document(n),
                     f"2026-01-01T00:00:00.{n:09d}Z",
                     "2026-01-01T00:00:00Z",
                 )
@@ -196,8 +216,17 @@ def _plans(users: int, analyze: bool, slow_ms: float) -> int:
     half = users // 2
     flt = f'emails.value eq "u{half}@m"'
     run(f"filter {flt}", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt)))
+    run(f"filter {flt} (again)", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt)))
     flt2 = f'userName eq "u{half}@b"'
     run(f"filter {flt2}", lambda: ops.search(ctx, ["User"], ops.Query(filter=flt2)))
+    flt3 = f'name.familyName eq "u{half}"'
+    run(
+        f"filter {flt3} (search documents)",
+        lambda: ops.search(ctx, ["User"], ops.Query(filter=flt3)),
+    )
+    flt4 = 'emails[type eq "work" and value ew "7@m"]'
+    query4 = ops.Query(filter=flt4, count=100)
+    run(f"filter {flt4} (search documents)", lambda: ops.search(ctx, ["User"], query4))
     run("get", lambda: ops.read(ctx, "User", ids[half], None, None, None))
     data.close()
     return 0

@@ -1028,10 +1028,17 @@ def search_document(values: list[IndexValue]) -> str:
     An entry is `[elem, text, lower]` for strings (references, binary) and
     `[elem, value]` for booleans, numbers (as floats) and dateTimes (normalised UTC text),
     the values `index_values` computed: SQL compares them exactly as it compares
-    attr_index rows, so both evaluators keep one meaning (see filter/sql.py).
+    attr_index rows, so both evaluators keep one meaning (see filter/sql.py). A
+    multi-valued complex attribute's own path lists its elements (`"emails": [[0], [1]]`):
+    a value path (`emails[type eq "work" and ...]`) walks them once.
     """
     doc: dict[str, list[list[Any]]] = {}
+    elements: dict[str, set[int]] = {}
     for path, elem, text, lower, num, flag, moment in values:
+        if elem >= 0:
+            parent = _parent_path(path)
+            if parent is not None:
+                elements.setdefault(parent, set()).add(elem)
         entry: list[Any]
         if lower is not None:
             entry = [elem, text, lower]
@@ -1046,4 +1053,17 @@ def search_document(values: list[IndexValue]) -> str:
             doc[path] = [entry]
         else:
             found.append(entry)
+    for parent, elems in elements.items():
+        doc[parent] = [[elem] for elem in sorted(elems)]
     return orjson.dumps(doc).decode()
+
+
+def _parent_path(path: str) -> str | None:
+    """ "emails" for "emails.value", "urn:...:user:x" for "urn:...:user:x.y"; None for a
+    path that is not a sub-attribute (URNs hold dots too: only the name after the last
+    colon is split)."""
+    head, colon, name = path.rpartition(":")
+    parent, dot, _sub = name.partition(".")
+    if not dot:
+        return None
+    return f"{head}{colon}{parent}"

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -207,14 +208,15 @@ class _Builder:
             scope = _Scope(row=m, row_kind=parent_leaf.source)
             inner = self.build(node.filter, scope, node.path.text)
             return self._in_membership(m, parent_leaf, inner)
-        # Some element holds a value of some sub-attribute; the filter holds on it.
-        tests = []
-        for path in parent_leaf.paths:
-            e = _entries(path)
-            scope = _Scope(elem=_entry_getter(e)("elem"))
-            inner = self.build(node.filter, scope, node.path.text)
-            tests.append(exists(select(literal(1)).select_from(e).where(inner)))
-        return or_(*tests)
+        resolved = self.reg.resolve(self.resource_type, node.path.text)
+        if resolved is None or not resolved.attribute.multi_valued:
+            # A singular complex attribute is one element, at position -1.
+            return self.build(node.filter, _Scope(elem=literal(-1)), node.path.text)
+        # Some element (the document lists them under the attribute's own path) satisfies
+        # the filter.
+        e = _entries(parent_leaf.key)
+        inner = self.build(node.filter, _Scope(elem=_entry_getter(e)("elem")), node.path.text)
+        return exists(select(literal(1)).select_from(e).where(inner))
 
     # --- leaves ------------------------------------------------------------------------
 
@@ -312,14 +314,36 @@ class _Builder:
                 return true()
         name = _VALUE_COLUMN.get(leaf.kind) or ("v_text" if leaf.case_exact else "v_lower")
         if name == "v_text" and op == "eq" and isinstance(value, str):
-            # Seek with ix_attr_lower, compare exactly on v_text: one index serves both
-            # kinds of string, so each attr_index row costs one index entry fewer to write.
+            # Seek attr_index's key on v_lower, compare exactly on v_text.
             low = value.lower()
-            return self._rows(
+            found = self._rows(
                 leaf, scope, lambda v: and_(v("v_lower") == low, v("v_text") == value)
             )
-        exact = leaf.case_exact or leaf.kind == "binary"
-        return self._rows(leaf, scope, lambda v: _op(v(name), op, value, exact))
+        else:
+            exact = leaf.case_exact or leaf.kind == "binary"
+            found = self._rows(leaf, scope, lambda v: _op(v(name), op, value, exact))
+        needle = _needle(name, op, value)
+        if needle is None or (scope.elem is None and leaf.key in SEEK_PATHS):
+            return found
+        # A document scan parses each resource's JSON; the text a match needs is found
+        # without parsing first (a necessary condition: the result is the same).
+        return and_(resources.c.search.contains(needle, autoescape=True), found)
+
+
+_JSON_ESCAPED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
+
+
+def _needle(name: str, op: str, value: CompValue) -> str | None:
+    """Text that a search document whose entry satisfies `name op value` must contain, as
+    `search_document` writes it (orjson); None when no such text is known."""
+    if not isinstance(value, str) or name not in ("v_text", "v_lower"):
+        return None
+    text = value.lower() if name == "v_lower" else value
+    if op == "eq":
+        return orjson.dumps(text).decode()  # the whole JSON string, quotes included
+    if op in ("co", "sw", "ew") and text and not _JSON_ESCAPED.intersection(text):
+        return text  # written as it is inside the JSON string
+    return None
 
 
 class code_point_order(FunctionElement[str]):

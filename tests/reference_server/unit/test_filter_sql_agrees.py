@@ -200,7 +200,7 @@ def memory_ids(resource_type: str, f: Filter, docs: dict[str, Any]) -> list[str]
 
 # --- strategies ----------------------------------------------------------------------
 
-TEXT = st.sampled_from(["a", "A", "ab", "Ab%", "b_c", "x\\y", "é", "É", "", "zz", "a.b"])
+TEXT = st.sampled_from(["a", "A", "ab", "Ab%", "b_c", "x\\y", 'q"t', "é", "É", "", "zz", "a.b"])
 LOOKUP_TEXT = st.one_of(TEXT, st.sampled_from(["%", "_", "\\", "b", "B", "c"]))
 DATES = st.sampled_from(
     ["2020-01-01T00:00:00Z", "2021-06-01T10:00:00Z", "2021-06-01T12:00:00+02:00", "2019-12-31"]
@@ -566,3 +566,24 @@ def test_string_order_is_code_point_order_on_postgresql() -> None:
         assert "COLLATE" not in str(clause.compile(dialect=lite.dialect))
     pg.dispose()
     lite.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('title eq "Tour"', '"tour"'),  # not caseExact: the lower-cased JSON string
+        ('externalId eq "X"', None),  # a direct column: no document scan
+        ('emails.value eq "a@b"', None),  # an attr_index seek
+        ('emails[value co "Ab"]', "ab"),
+        ('name.familyName sw "q\\"t"', None),  # JSON-escaped inside: no plain text known
+    ],
+)
+def test_document_scans_look_for_the_text_first(text: str, needle: str | None) -> None:
+    """A scan of search documents first tests the raw text for what a match must contain
+    (cheap) before parsing the JSON; the result is the same (the suites above)."""
+    where = filter_to_sql(REG, "User", TENANT, parse_filter(text))
+    compiled = where.compile(dialect=sa.create_engine("sqlite://").dialect)
+    # `search LIKE '%' || :search_1 || '%'` (contains, autoescaped) binds the bare text.
+    found = [v for k, v in compiled.params.items() if k.startswith("search_")]
+    assert found == ([] if needle is None else [needle]), compiled.params
+    assert ("resources.search LIKE" in str(compiled)) == (needle is not None)

@@ -530,3 +530,5 @@ def test_search_document_entries_by_type() -> None:
     assert doc["active"] == [[-1, False]]
     assert doc[f"{ENTERPRISE_USER.lower()}:manager.value"] == [[-1, "m1", "m1"]]
     assert "username" not in doc  # a direct column, not a document path
+    assert doc["emails"] == [[0]]  # the elements of a multi-valued complex attribute
+    assert f"{ENTERPRISE_USER.lower()}:manager" not in doc  # singular: always element -1
