@@ -63,9 +63,6 @@ class Member:
     display: str | None
 
 
-_now = utc_now
-
-
 def new_resource_id() -> str:
     """A time-ordered UUID (version 7, RFC 9562 section 5.7): 48 bits of Unix milliseconds,
     then 74 random bits.
@@ -354,7 +351,7 @@ class Repository:
     def insert(
         self, tx: Tx, tenant: str, resource_type: str, data: dict[str, Any]
     ) -> StoredResource:
-        now = _now()
+        now = utc_now()
         res = StoredResource(new_resource_id(), resource_type, data, 1, now, now)
         rows = index_values(self.registry, resource_type, data)
         params = (
@@ -381,7 +378,7 @@ class Repository:
         self, tx: Tx, tenant: str, current: StoredResource, data: dict[str, Any]
     ) -> StoredResource:
         """Store a new document; bumps version and lastModified."""
-        now = _now()
+        now = utc_now()
         rtype = current.resource_type
         columns = self._columns(rtype, data)
         rows = index_values(self.registry, rtype, data)
@@ -406,7 +403,7 @@ class Repository:
 
     def touch(self, tx: Tx, tenant: str, current: StoredResource) -> StoredResource:
         """A change outside the document (membership rows): new version and lastModified."""
-        now = _now()
+        now = utc_now()
         tx.run(_TOUCH, (current.version + 1, now, tenant, current.id))
         return StoredResource(
             current.id,
@@ -419,7 +416,7 @@ class Repository:
 
     def _bump(self, tx: Tx, tenant: str, ids: Sequence[str]) -> None:
         """New versions for groups whose `members` changed through another resource."""
-        now = _now()
+        now = utc_now()
         for chunk in _chunks(list(dict.fromkeys(ids))):
             tx.run(_BUMP.format(_marks(len(chunk))), (now, tenant, *chunk))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from reference_server.scim.resources import (
     seal_password,
     search_document,
     split_members,
+    utc_now,
     verify_password,
 )
 from reference_server.scim.schemas import CORE_GROUP, CORE_USER, ENTERPRISE_USER, load_registry
@@ -532,3 +534,15 @@ def test_search_document_entries_by_type() -> None:
     assert "username" not in doc  # a direct column, not a document path
     assert doc["emails"] == [[0]]  # the elements of a multi-valued complex attribute
     assert f"{ENTERPRISE_USER.lower()}:manager" not in doc  # singular: always element -1
+
+
+def test_utc_now_is_format_timestamp_of_now() -> None:
+    """utc_now caches the text of the current second; the result is the same as
+    formatting the time (sorted like it, within the same second or not)."""
+    before = format_timestamp(datetime.now(UTC))
+    stamps = [utc_now() for _ in range(1000)]
+    after = format_timestamp(datetime.now(UTC))
+    assert all(len(s) == len(before) and s.endswith("Z") for s in stamps)
+    assert before <= stamps[0] <= stamps[-1] <= after
+    assert stamps == sorted(stamps)
+    assert normalize_datetime(stamps[0]) == stamps[0]
