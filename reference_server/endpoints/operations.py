@@ -34,7 +34,13 @@ from reference_server.scim.filter import (
     sort_clauses,
 )
 from reference_server.scim.patch import MemberChanges, apply_patch
-from reference_server.scim.resources import prepare_create, prepare_replace, project, split_members
+from reference_server.scim.resources import (
+    SEEK_PATHS,
+    prepare_create,
+    prepare_replace,
+    project,
+    split_members,
+)
 from reference_server.scim.schemas import SchemaRegistry
 from reference_server.storage.database import Tx
 from reference_server.storage.repository import Member, StoredResource, new_resource_id
@@ -474,13 +480,23 @@ def delete(
 
 
 def _fast_column(reg: SchemaRegistry, resource_type: str, text: str) -> tuple[str, str] | None:
-    """(indexed column, value) for `attr eq "value"` on id, userName, externalId, displayName."""
+    """(indexed column, value) for `attr eq "value"` on id, userName, externalId, displayName;
+    (path, lower-cased value) for a quoted value of a SEEK_PATHS attribute (emails.value)."""
     found = fast_filter(text)
     if found is None:
         return None
     attr, value = found
     resolved = reg.resolve(resource_type, attr)
-    if resolved is None or resolved.sub_attribute is not None:
+    if resolved is None:
+        return None
+    leaf = resolved.leaf
+    if resolved.index_path in SEEK_PATHS and text.rstrip().endswith('"'):
+        # As filter_to_sql compares it (not caseExact: on v_lower); caseExact ones and
+        # Entra's unquoted form take the general path.
+        if leaf.type == "string" and not leaf.case_exact:
+            return resolved.index_path, value.lower()
+        return None
+    if resolved.sub_attribute is not None:
         return None
     path = resolved.index_path
     if path != "id" and resolved.schema_urn != reg.resource_type(resource_type).schema:
@@ -498,7 +514,9 @@ def _fast_column(reg: SchemaRegistry, resource_type: str, text: str) -> tuple[st
 
 def _fast_where(reg: SchemaRegistry, resource_type: str, text: str) -> ColumnElement[bool] | None:
     found = _fast_column(reg, resource_type, text)
-    return None if found is None else resources.c[found[0]] == found[1]
+    if found is None or found[0] not in resources.c:
+        return None  # a SEEK_PATHS lookup: only `repo.lookup` has its fixed SQL
+    return resources.c[found[0]] == found[1]
 
 
 def _type_where(

@@ -152,16 +152,23 @@ _REMOVE_MEMBERS = (
     "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ? AND member_id IN ({})"
 )
 _BY_IDS = f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND id IN ({{}})"
-# Direct-column lookups (`userName eq "x"` and friends), one per indexed column.
+# Fixed-SQL lookups (`userName eq "x"` and friends): one per indexed column, and one per
+# SEEK_PATHS path (`emails.value eq "x"`: an attr_index seek on the lower-cased value,
+# which takes the tenant and type again).
 _LOOKUP_COLUMNS = ("id", "user_name_lower", "external_id", "display_name_lower")
+_LOOKUP_WHERE = {name: f"{name} = ?" for name in _LOOKUP_COLUMNS} | {
+    path: "id IN (SELECT resource_id FROM attr_index WHERE tenant_id = ? AND resource_type = ?"
+    f" AND path = '{path}' AND v_lower = ?)"
+    for path in SEEK_PATHS
+}
 _LOOKUP = {
-    name: f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND resource_type = ?"
-    f" AND {name} = ? ORDER BY created, id LIMIT ? OFFSET ?"
-    for name in _LOOKUP_COLUMNS
+    key: f"SELECT {_COLS} FROM resources WHERE tenant_id = ? AND resource_type = ?"
+    f" AND {where} ORDER BY created, id LIMIT ? OFFSET ?"
+    for key, where in _LOOKUP_WHERE.items()
 }
 _LOOKUP_COUNT = {
-    name: f"SELECT count(*) FROM resources WHERE tenant_id = ? AND resource_type = ? AND {name} = ?"
-    for name in _LOOKUP_COLUMNS
+    key: f"SELECT count(*) FROM resources WHERE tenant_id = ? AND resource_type = ? AND {where}"
+    for key, where in _LOOKUP_WHERE.items()
 }
 _MEMBERS_OF = (
     "SELECT gm.group_id, gm.member_id, gm.member_type, r.display FROM group_members gm"
@@ -543,8 +550,11 @@ class Repository:
         offset: int,
         limit: int,
     ) -> tuple[int, list[StoredResource]]:
-        """`query` for `column = value` on an indexed column, with fixed statements."""
-        params = (tenant, resource_type, value)
+        """`query` for `column = value` on an indexed column (or a SEEK_PATHS path and a
+        lower-cased value), with fixed statements."""
+        params: tuple[str, ...] = (tenant, resource_type, value)
+        if column in SEEK_PATHS:
+            params = (tenant, resource_type, tenant, resource_type, value)
         page: list[StoredResource] = []
         if limit > 0:
             rows = tx.all(_LOOKUP[column], (*params, limit, offset))

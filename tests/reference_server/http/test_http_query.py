@@ -8,6 +8,7 @@ import pytest
 from scim_http_helpers import GROUP_SCHEMA, TestClient, assert_error, new_group, new_user, serve
 
 from reference_server.app import create_app
+from reference_server.endpoints import operations as ops
 from reference_server.settings import ServerSettings
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -187,3 +188,32 @@ def test_group_filters(client: TestClient, people: dict[str, str]) -> None:
     assert [g["id"] for g in by_member["Resources"]] == [a["id"]]
     body = {"schemas": [GROUP_SCHEMA], "displayName": "x"}
     assert client.post("/Groups", json=body).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected", "total"),
+    [
+        ('emails.value eq "DAVE@work.example"', ["dave"], 1),  # caseExact false
+        ('emails.value eq "eve@home.example"', ["eve"], 1),  # any element, not only primary
+        ('emails.value eq "nobody@work.example"', [], 0),
+    ],
+)
+def test_email_lookup_takes_fixed_sql(
+    client: TestClient,
+    people: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    flt: str,
+    expected: list[str],
+    total: int,
+) -> None:
+    """`emails.value eq "x"` (an IdP's lookup by email) is answered by the repository's
+    fixed statements, like userName, without the filter parser or SQLAlchemy."""
+
+    def refuse(text: str) -> None:
+        raise AssertionError(f"{text!r} went through the general filter path")
+
+    monkeypatch.setattr(ops, "parse_filter", refuse)
+    assert _names(client.get("/Users", params={"filter": flt})) == expected
+    counted = client.get("/Users", params={"filter": flt, "count": 0}).json()
+    assert counted["totalResults"] == total
+    assert counted.get("Resources", []) == []
