@@ -45,22 +45,21 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _search_document(n: int) -> str:
-    """The search document of an Okta-shaped user (as scim.resources.search_document writes
-    it): what filters on attributes without attr_index rows scan."""
-    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
-    return json.dumps(
-        {
-            "name.givenname": [[-1, "Bench", "bench"]],
-            "name.familyname": [[-1, f"U{n}", f"u{n}"]],
-            "emails": [[0]],
-            "emails.value": [[0, f"u{n}@m", f"u{n}@m"]],
-            "emails.type": [[0, "work", "work"]],
-            "emails.primary": [[0, True]],
-            "active": [[-1, True]],
-            f"{ext}:department": [[-1, "Benchmarks", "benchmarks"]],
-            "schemas": [[0, ext, ext]],
-        }
-    )
+    """The search document of an Okta-shaped user, written by the server's own
+    `index_values`/`search_document`: what filters on attributes without attr_index rows
+    scan."""
+    from reference_server.scim.resources import index_values, search_document
+    from reference_server.scim.schemas import load_registry  # cached: read once
+
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    stored = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ext],
+        "name": {"givenName": "Bench", "familyName": f"U{n}"},
+        "emails": [{"value": f"u{n}@m", "type": "work", "primary": True}],
+        "active": True,
+        ext: {"department": "Benchmarks"},
+    }
+    return search_document(index_values(load_registry(), "User", stored))
 
 
 class _Synthetic:

@@ -484,9 +484,6 @@ def _declared_schemas(reg: SchemaRegistry, resource_type: str, body: dict[str, A
 def _put(out: dict[str, Any], attr: AttributeDef, value: Any, where: str, prefix: str) -> None:
     if attr.mutability == "readOnly":
         return  # RFC 7644 section 3.3: readOnly attributes SHALL be ignored
-    if _is_plain(attr, value):
-        out[attr.name] = value
-        return
     coerced = _coerce_attr(attr, value, where, prefix + attr.name.lower())
     if coerced is _MISSING:
         out.pop(attr.name, None)
