@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_to_bytes
 
 import orjson
 from sqlalchemy.engine import Engine
@@ -117,11 +117,23 @@ def query_dict(scope: Scope) -> dict[str, str]:
             continue
         key, _, value = part.partition("=")
         if "%" in key or "+" in key:
-            key = unquote_plus(key)
+            key = _unquote_plus(key)
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = _unquote_plus(value)
         out[key] = value
     return out
+
+
+def _unquote_plus(text: str) -> str:
+    """`urllib.parse.unquote_plus`, with the common all-ASCII case decoded in one step
+    (what `unquote` does for each ASCII run; a filter has one run, so this is the same
+    result at half the cost)."""
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    if text.isascii():
+        return unquote_to_bytes(text).decode("utf-8", "replace")
+    return unquote(text)
 
 
 def header(scope: Scope, name: bytes) -> str | None:

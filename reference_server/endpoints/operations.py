@@ -485,12 +485,12 @@ def _fast_column(reg: SchemaRegistry, resource_type: str, text: str) -> tuple[st
     found = fast_filter(text)
     if found is None:
         return None
-    attr, value = found
-    resolved = reg.resolve(resource_type, attr)
+    value = found.value
+    resolved = reg.resolve(resource_type, found.path)
     if resolved is None:
         return None
     leaf = resolved.leaf
-    if resolved.index_path in SEEK_PATHS and text.rstrip().endswith('"'):
+    if resolved.index_path in SEEK_PATHS and found.quoted:
         # As filter_to_sql compares it (not caseExact: on v_lower); caseExact ones and
         # Entra's unquoted form take the general path.
         if leaf.type == "string" and not leaf.case_exact:

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -196,6 +196,64 @@ class _Held(threading.local):
     depth: int = 0
 
 
+class _SqliteTransaction:
+    """SQLite: the thread's held connection, `BEGIN IMMEDIATE` (writes, under the write
+    gate) or `BEGIN`, then COMMIT, or ROLLBACK on any exception; nested in an open
+    transaction of the same thread, it shares that one.
+
+    A plain context manager: two generator-based ones (`contextlib`) cost about 5 µs more
+    per request, a tenth of an in-process lookup's Python time.
+    """
+
+    __slots__ = ("_conn", "_cur", "_db", "_outer", "_write")
+
+    def __init__(self, db: Database, *, write: bool) -> None:
+        self._db = db
+        self._write = write
+        self._outer = False
+
+    def __enter__(self) -> Tx:
+        db = self._db
+        conn = self._conn = db._sqlite_conn()
+        cur = self._cur = conn.cursor()
+        held = db._held
+        if held.depth:  # nested in this thread's open transaction: share it
+            held.depth += 1
+            return Tx(db, cur)
+        gate = db._write_gate if self._write else None
+        if gate is not None:
+            gate.acquire()
+        try:
+            cur.execute("BEGIN IMMEDIATE" if gate is not None else "BEGIN")
+        except BaseException:
+            if gate is not None:
+                gate.release()
+            raise
+        held.depth = 1
+        self._outer = True
+        return Tx(db, cur)
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        held = self._db._held
+        if not self._outer:
+            held.depth -= 1
+            return
+        try:
+            if exc_type is None:
+                try:
+                    self._cur.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._cur.execute("ROLLBACK")
+                    raise
+            elif self._conn.in_transaction:
+                self._cur.execute("ROLLBACK")
+        finally:
+            held.depth = 0
+            if self._write:
+                self._db._write_gate.release()
+
+
 class Database:
     """Hands out `Tx` objects; the engine's pool and connect-time pragmas stay in charge."""
 
@@ -243,55 +301,33 @@ class Database:
                 self._all_held.append(fairy)
         return held.conn
 
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        with self._transaction(write=False) as tx:
-            yield tx
+    def read(self) -> AbstractContextManager[Tx]:
+        """A read transaction (a consistent snapshot for the block's statements)."""
+        if self.sqlite:
+            return _SqliteTransaction(self, write=False)
+        return self._pooled()
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self) -> AbstractContextManager[Tx]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        with self._transaction(write=True) as tx:
-            yield tx
+        if self.sqlite:
+            return _SqliteTransaction(self, write=True)
+        return self._pooled()
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Tx]:
-        if not self.sqlite:
-            fairy = self.engine.raw_connection()
-            try:
-                conn: Any = fairy.driver_connection
-                cur = conn.cursor()
-                try:
-                    yield Tx(self, cur)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-            finally:
-                fairy.close()
-            return
-        conn = self._sqlite_conn()
-        held = self._held
-        cur = conn.cursor()
-        if held.depth:  # nested in this thread's open transaction: share it
-            held.depth += 1
+    def _pooled(self) -> Iterator[Tx]:
+        """PostgreSQL: a pooled connection for the block, committed at its end."""
+        fairy = self.engine.raw_connection()
+        try:
+            conn: Any = fairy.driver_connection
+            cur = conn.cursor()
             try:
                 yield Tx(self, cur)
-            finally:
-                held.depth -= 1
-            return
-        with self._write_gate if write else nullcontext():
-            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            held.depth = 1
-            try:
-                yield Tx(self, cur)
-                cur.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    cur.execute("ROLLBACK")
+                conn.rollback()
                 raise
-            finally:
-                held.depth = 0
+            conn.commit()
+        finally:
+            fairy.close()
 
     def close(self) -> None:
         """Give the held SQLite connections back (before `engine.dispose()`)."""

@@ -20,7 +20,7 @@ from reference_server.scim.filter.ast import (
     ValuePath,
 )
 from reference_server.scim.filter.evaluate import match_element, matches
-from reference_server.scim.filter.parser import fast_filter, parse_filter, parse_path
+from reference_server.scim.filter.parser import FastEq, fast_filter, parse_filter, parse_path
 from reference_server.scim.filter.sql import filter_to_sql, sort_clauses, sort_key_sql
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "AttrPath",
     "CompValue",
     "Compare",
+    "FastEq",
     "Filter",
     "Not",
     "Or",

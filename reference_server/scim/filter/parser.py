@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
@@ -29,7 +29,7 @@ from reference_server.scim.filter.ast import (
     ValuePath,
 )
 
-__all__ = ["fast_filter", "parse_filter", "parse_path", "warm_up"]
+__all__ = ["FastEq", "fast_filter", "parse_filter", "parse_path", "warm_up"]
 
 MAX_FILTER_LENGTH = 4096
 
@@ -59,18 +59,27 @@ _BARE_SCAN = re.compile(
 )
 
 
-def fast_filter(text: str) -> tuple[str, str] | None:
-    """(attribute path, value) when `text` is exactly `attr eq "value"`, else None.
+class FastEq(NamedTuple):
+    """A filter that is exactly one `attr eq value` comparison with a string value."""
+
+    path: str
+    value: str
+    # False for Entra's unquoted `attr eq word` form.
+    quoted: bool
+
+
+def fast_filter(text: str) -> FastEq | None:
+    """The comparison when `text` is exactly `attr eq "value"`, else None.
 
     Also answers Entra's unquoted `attr eq word` (RFC 7644 Figure 1 wants a JSON string;
-    a lenient reading that can only mean one thing).
+    a lenient reading that can only mean one thing), with `quoted` False.
     """
     match = _FAST.fullmatch(text)
     if match is None:
         bare = _BARE.fullmatch(text)
         if bare is None or _NOT_BARE.fullmatch(bare.group(2)):
             return None
-        return bare.group(1), bare.group(2)
+        return FastEq(bare.group(1), bare.group(2), quoted=False)
     value = match.group(2)
     if "\\" in value:
         try:
@@ -80,7 +89,7 @@ def fast_filter(text: str) -> tuple[str, str] | None:
         if not isinstance(decoded, str):
             return None
         value = decoded
-    return match.group(1), value
+    return FastEq(match.group(1), value, quoted=True)
 
 
 class _Build(Transformer[Token, Any]):
@@ -218,7 +227,7 @@ def parse_filter(text: str) -> Filter:
     """
     fast = fast_filter(text)
     if fast is not None:
-        return Compare(AttrPath(fast[0]), "eq", fast[1])
+        return Compare(AttrPath(fast.path), "eq", fast.value)
     try:
         result: Filter = _run(text, "filter", InvalidFilter, "filter")
     except InvalidFilter:

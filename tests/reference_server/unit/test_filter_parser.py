@@ -159,12 +159,15 @@ def test_unquoted_values_in_longer_filters(text: str, tree: Filter) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('userName eq "bjensen"', ("userName", "bjensen")),
-        ('  externalId   EQ   "a\\"b"  ', ("externalId", 'a"b')),
-        ('emails.value eq "x@y"', ("emails.value", "x@y")),
-        (f'{ENTERPRISE_USER}:employeeNumber eq "7"', (f"{ENTERPRISE_USER}:employeeNumber", "7")),
-        ("externalId eq jyoung", ("externalId", "jyoung")),
-        ("externalId eq 0a21f0f2-8d2a", ("externalId", "0a21f0f2-8d2a")),
+        ('userName eq "bjensen"', ("userName", "bjensen", True)),
+        ('  externalId   EQ   "a\\"b"  ', ("externalId", 'a"b', True)),
+        ('emails.value eq "x@y"', ("emails.value", "x@y", True)),
+        (
+            f'{ENTERPRISE_USER}:employeeNumber eq "7"',
+            (f"{ENTERPRISE_USER}:employeeNumber", "7", True),
+        ),
+        ("externalId eq jyoung", ("externalId", "jyoung", False)),
+        ("externalId eq 0a21f0f2-8d2a", ("externalId", "0a21f0f2-8d2a", False)),
         ("active eq true", None),
         ("x eq 12", None),
         ("a eq b and c pr", None),
@@ -173,7 +176,7 @@ def test_unquoted_values_in_longer_filters(text: str, tree: Filter) -> None:
         ("userName eq 1", None),
     ],
 )
-def test_fast_filter(text: str, expected: tuple[str, str] | None) -> None:
+def test_fast_filter(text: str, expected: tuple[str, str, bool] | None) -> None:
     assert fast_filter(text) == expected
 
 

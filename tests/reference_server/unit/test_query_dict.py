@@ -38,6 +38,8 @@ def test_same_as_starlette(pairs: list[tuple[str, str]], plus: bool, junk: str) 
         b"aadOptscim062020",
         b"filter=displayName%20eq%20%22%C3%A9quipe%22",
         'filter=displayName eq "équipe"'.encode(),  # raw UTF-8, as some clients send
+        "filter=displayName+eq+%22équipe%22".encode(),  # raw UTF-8 beside %-escapes
+        b"filter=x%FFy+%zz",  # an escape that is not UTF-8, and one that is no escape
         b"",
     ],
 )
