@@ -12,11 +12,15 @@ workload runs phase by phase against one server, then the other:
                     {"op":"replace","value":{"active":false}}, Entra's
                     {"op":"Replace","path":"active","value":"False"}, a value-filter path,
                     Entra's capitalised "Add"
-    group-patch     PATCH /Groups/{id} on one growing group: add 50 members per request,
-                    alternating with a single remove `members[value eq "id"]`
     page            GET /Users?startIndex=k&count=100 over all users (pages in a shuffled
                     order, so a time-bounded phase still samples the whole range)
     get             GET /Users/{id} on random existing users
+    group-patch     PATCH /Groups/{id} on a growing group: add 50 members per request,
+                    alternating with a single remove `members[value eq "id"]`; once every
+                    user is a member, a new group (POST /Groups, counted) takes the adds,
+                    so every add adds 50 non-members at any N. It runs last, so the other
+                    phases see the same users at every N (at 1,000 users it would make each
+                    seeded user a member of hundreds of groups, at 100,000 of one or two).
 
 For each phase and server it prints requests, requests/s, p50/p99 latency (ms), errors and
 the server's CPU time per request (utime+stime of the server process from
@@ -81,7 +85,9 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 TOKEN = "bench-token-7f3a9c"
 
-PHASES: tuple[str, ...] = ("lookup+create", "filter", "patch", "group-patch", "page", "get")
+# group-patch runs last: the memberships it makes would change what a page or a GET of
+# the same users returns (their groups), and differently at each N.
+PHASES: tuple[str, ...] = ("lookup+create", "filter", "patch", "page", "get", "group-patch")
 SINGLE_RESOURCE_PHASES = ("lookup+create", "filter", "patch", "get")
 GROUP_BATCH = 50
 PAGE_SIZE = 100
@@ -459,7 +465,16 @@ class Population:
     members: list[str] = field(default_factory=list)
     member_pos: dict[str, int] = field(default_factory=dict)
     add_cursor: int = 0
+    # Users added to the current group_id so far; at len(user_ids) a new group starts.
+    group_fill: int = 0
+    next_group: asyncio.Future[None] | None = None
     created: int = 0
+
+    def start_group(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.group_fill = 0
+        self.members.clear()
+        self.member_pos.clear()
 
     def add_members(self, ids: Sequence[str]) -> None:
         for uid in ids:
@@ -525,18 +540,40 @@ def make_ops(pop: Population, run_tag: str, rng: random.Random) -> dict[str, Op]
             expect=(200, 204),
         )
 
+    async def start_next_group(rec: Recorder, n: int) -> None:
+        created = await rec.call(
+            "group create",
+            "POST",
+            "/Groups",
+            body={"schemas": [GROUP_SCHEMA], "displayName": f"bench-growing-{run_tag}-{n}"},
+            expect=(201,),
+        )
+        if created is not None:
+            pop.start_group(str(created["id"]))
+
     async def group_patch(rec: Recorder, n: int) -> None:
         if n % 2 == 0 or not pop.members:
+            batch = min(GROUP_BATCH, len(pop.user_ids))
+            if pop.group_fill + batch > len(pop.user_ids):
+                # Every user is a member: the adds go on in a fresh group, so that each
+                # adds 50 non-members at any N (one request for the workers that get here
+                # while it is created).
+                if pop.next_group is None or pop.next_group.done():
+                    pop.next_group = asyncio.ensure_future(start_next_group(rec, n))
+                await pop.next_group
+                return
             start = pop.add_cursor
-            pop.add_cursor += GROUP_BATCH
-            ids = [pop.user_ids[(start + k) % len(pop.user_ids)] for k in range(GROUP_BATCH)]
+            pop.add_cursor += batch
+            pop.group_fill += batch
+            ids = [pop.user_ids[(start + k) % len(pop.user_ids)] for k in range(batch)]
             body = patch_body(
                 [{"op": "add", "path": "members", "value": [{"value": uid} for uid in ids]}]
             )
+            group = pop.group_id
             ok = await rec.call(
-                "group add 50", "PATCH", f"/Groups/{pop.group_id}", body=body, expect=(200, 204)
+                "group add 50", "PATCH", f"/Groups/{group}", body=body, expect=(200, 204)
             )
-            if ok is not None:
+            if ok is not None and group == pop.group_id:
                 pop.add_members(ids)
             return
         uid = pop.take_random_member(rng)

@@ -16,7 +16,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "benchmarks" / "bench_server.py"
-PHASES = ("lookup+create", "filter", "patch", "group-patch", "page", "get")
+PHASES = ("lookup+create", "filter", "patch", "page", "get", "group-patch")
 
 
 def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
@@ -70,6 +70,11 @@ def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
                 logs,
             )
         assert server["rss_end_mb"] > 0
+        group_phase = server["phases"][-1]
+        # 20 users fill a group in one add: the next add starts a new group.
+        assert {"group add 50", "group remove 1", "group create"} <= set(
+            group_phase["latency_by_kind"]
+        ), (server["name"], group_phase["latency_by_kind"].keys())
 
 
 SQL_COSTS = REPO_ROOT / "benchmarks" / "sql_costs.py"
