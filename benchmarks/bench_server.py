@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -55,7 +56,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,10 @@ class PhaseResult:
     # Client-side latency per kind of request (e.g. "filter emails.value"): requests, p50, p99.
     latency_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     note: str = ""
+    # CPU µs/request of each round (`--rounds`), in the order they ran.
+    rounds_us_per_req: list[float] = field(default_factory=list)
+    # Raw latencies (s) by kind, for merging rounds; not written to the JSON.
+    samples: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -399,7 +404,6 @@ class Recorder:
         self.max_requests = max_requests
         self.deadline = deadline
         self.started = 0  # requests issued (the budget)
-        self.latencies: list[float] = []
         self.by_kind: dict[str, list[float]] = {}
         self.errors: Counter[str] = Counter()
 
@@ -407,7 +411,6 @@ class Recorder:
         return self.started + needed <= self.max_requests and time.monotonic() < self.deadline
 
     def _record(self, tag: str, seconds: float) -> None:
-        self.latencies.append(seconds)
         self.by_kind.setdefault(tag, []).append(seconds)
 
     async def call(
@@ -650,18 +653,19 @@ async def run_phase(
     seconds: float,
     request_timeout: float,
     progress: Progress,
+    op_numbers: Iterator[int] | None = None,
 ) -> PhaseResult:
+    """One phase against one server. `op_numbers` numbers the ops (a phase's later rounds
+    go on from where the earlier ones stopped: new keys to create, further pages)."""
     per_op = REQUESTS_PER_OP.get(phase, 1)
     deadline = time.monotonic() + seconds
     rec = Recorder(client, max_requests, deadline)
     task = progress.add_task(f"{server.label}: {phase}", total=max_requests)
-    next_op = 0
+    numbers = itertools.count() if op_numbers is None else op_numbers
 
     async def worker() -> None:
-        nonlocal next_op
         while rec.budget_left(per_op):
-            n = next_op
-            next_op += 1
+            n = next(numbers)
             await op(rec, n)
             if n % 16 == 0:
                 progress.update(task, completed=rec.started)
@@ -680,32 +684,83 @@ async def run_phase(
     cpu = server.cpu_seconds() - cpu0 if server.alive() else float("nan")
     progress.update(task, completed=rec.started)
     progress.remove_task(task)
-    lat = sorted(rec.latencies)
+    return _result(
+        phase,
+        server.name,
+        users,
+        seconds=elapsed,
+        cpu=cpu,
+        samples=rec.by_kind,
+        errors=rec.errors,
+        note="" if server.alive() else "server died",
+    )
+
+
+def _result(
+    phase: str,
+    server: str,
+    users: int,
+    *,
+    seconds: float,
+    cpu: float,
+    samples: dict[str, list[float]],
+    errors: Counter[str],
+    note: str,
+    rounds: list[float] | None = None,
+) -> PhaseResult:
+    lat = sorted(v for values in samples.values() for v in values)
     requests = len(lat)
-    note = "" if server.alive() else "server died"
+    per_req = cpu / requests * 1e6 if requests else float("nan")
     return PhaseResult(
         phase=phase,
-        server=server.name,
+        server=server,
         users=users,
         requests=requests,
-        seconds=round(elapsed, 3),
-        rps=requests / elapsed if elapsed > 0 else 0.0,
+        seconds=round(seconds, 3),
+        rps=requests / seconds if seconds > 0 else 0.0,
         p50_ms=percentile(lat, 0.50) * 1000,
         p99_ms=percentile(lat, 0.99) * 1000,
         max_ms=(lat[-1] * 1000) if lat else float("nan"),
-        errors=sum(rec.errors.values()),
+        errors=sum(errors.values()),
         cpu_s=cpu,
-        cpu_us_per_req=cpu / requests * 1e6 if requests else float("nan"),
-        error_kinds=dict(rec.errors),
+        cpu_us_per_req=per_req,
+        error_kinds=dict(errors),
         latency_by_kind={
             tag: {
                 "requests": len(values),
                 "p50_ms": percentile(sorted(values), 0.50) * 1000,
                 "p99_ms": percentile(sorted(values), 0.99) * 1000,
             }
-            for tag, values in sorted(rec.by_kind.items())
+            for tag, values in sorted(samples.items())
         },
         note=note,
+        rounds_us_per_req=[per_req] if rounds is None else rounds,
+        samples=samples,
+    )
+
+
+def merge_rounds(results: Sequence[PhaseResult]) -> PhaseResult:
+    """One server's rounds of a phase as one result: CPU and requests summed (the CPU per
+    request is the pooled mean), latencies pooled, each round's CPU per request kept."""
+    first = results[0]
+    if len(results) == 1:
+        return first
+    samples: dict[str, list[float]] = {}
+    errors: Counter[str] = Counter()
+    for r in results:
+        for tag, values in r.samples.items():
+            samples.setdefault(tag, []).extend(values)
+        errors.update(r.error_kinds)
+    return _result(
+        first.phase,
+        first.server,
+        first.users,
+        seconds=sum(r.seconds for r in results),
+        cpu=sum(r.cpu_s for r in results),
+        samples=samples,
+        errors=errors,
+        note="; ".join(r.note for r in results if r.note),
+        rounds=[x for r in results for x in r.rounds_us_per_req],
     )
 
 
@@ -904,28 +959,38 @@ async def bench_one_n(
             for s in servers
         }
         for phase in args.phases:
-            for server in servers:
-                if not server.alive():
-                    continue
-                result = await run_phase(
-                    clients[server.name],
-                    server,
-                    phase,
-                    ops[server.name][phase],
-                    users=runs[server.name].seeded.users,
-                    concurrency=args.concurrency,
-                    max_requests=args.requests,
-                    seconds=args.seconds,
-                    request_timeout=args.request_timeout,
-                    progress=progress,
-                )
-                runs[server.name].phases.append(result)
-                await profile_mark(args, server, f"n{users}-{phase}")
-                console.log(
-                    f"{server.label} {phase}: {result.requests} req, {result.rps:.0f} req/s, "
-                    f"p99 {result.p99_ms:.1f} ms, {result.cpu_us_per_req:.0f} µs CPU/req, "
-                    f"{result.errors} errors"
-                )
+            # Rounds alternate the servers, so that a slow spell of the machine falls on
+            # both rather than on one server's whole phase.
+            rounds: dict[str, list[PhaseResult]] = {s.name: [] for s in servers}
+            numbers = {s.name: itertools.count() for s in servers}
+            for k in range(args.rounds):
+                for server in servers:
+                    if not server.alive():
+                        continue
+                    result = await run_phase(
+                        clients[server.name],
+                        server,
+                        phase,
+                        ops[server.name][phase],
+                        users=runs[server.name].seeded.users,
+                        concurrency=args.concurrency,
+                        max_requests=args.requests,
+                        seconds=args.seconds,
+                        request_timeout=args.request_timeout,
+                        progress=progress,
+                        op_numbers=numbers[server.name],
+                    )
+                    rounds[server.name].append(result)
+                    await profile_mark(args, server, f"n{users}-{phase}")
+                    label = f" (round {k + 1}/{args.rounds})" if args.rounds > 1 else ""
+                    console.log(
+                        f"{server.label} {phase}{label}: {result.requests} req, "
+                        f"{result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+                        f"{result.cpu_us_per_req:.0f} µs CPU/req, {result.errors} errors"
+                    )
+            for name, results in rounds.items():
+                if results:
+                    runs[name].phases.append(merge_rounds(results))
         for server in servers:
             if server.alive():
                 runs[server.name].rss_end_mb = server.rss_mb()
@@ -966,6 +1031,9 @@ def results_table(users: int, runs: list[ServerRun]) -> Table:
     for col in ("phase", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(col, justify="left" if col in ("phase", "server") else "right")
     table.add_column("CPU µs/req", justify="right")
+    by_round = any(len(p.rounds_us_per_req) > 1 for r in runs for p in r.phases)
+    if by_round:
+        table.add_column("by round", justify="right")
     table.add_column("ours/theirs CPU", justify="right")
     phases = [p for p in PHASES if any(p in d for d in by.values())]
     for phase in phases:
@@ -978,7 +1046,7 @@ def results_table(users: int, runs: list[ServerRun]) -> Table:
             if first:
                 rv = ratio(by.get("ours", {}).get(phase), by.get("scim2", {}).get(phase))
                 cell_ratio = "-" if rv != rv else f"{rv:.2f} (1/{1 / rv:.1f})" if rv else "0"
-            table.add_row(
+            cells = [
                 phase if first else "",
                 r.label,
                 f"{p.requests:,}",
@@ -987,9 +1055,10 @@ def results_table(users: int, runs: list[ServerRun]) -> Table:
                 _fmt(p.p99_ms, 2),
                 str(p.errors),
                 _fmt(p.cpu_us_per_req),
-                cell_ratio,
-                end_section=r is runs[-1],
-            )
+            ]
+            if by_round:
+                cells.append(_by_round(p))
+            table.add_row(*cells, cell_ratio, end_section=r is runs[-1])
             first = False
     return table
 
@@ -1052,6 +1121,10 @@ def flatness_table(all_runs: dict[int, list[ServerRun]]) -> Table | None:
     return table
 
 
+def _by_round(p: PhaseResult) -> str:
+    return " / ".join(_fmt(v) for v in p.rounds_us_per_req)
+
+
 def markdown_report(
     results: dict[int, list[ServerRun]],
     args: argparse.Namespace,
@@ -1063,12 +1136,14 @@ def markdown_report(
     for users, runs in results.items():
         by = {r.name: {p.phase: p for p in r.phases} for r in runs}
         seeded = ", ".join(f"{r.label}: {r.seeded.users:,} users" for r in runs)
+        by_round = args.rounds > 1
         lines += [
             f"**N = {users:,}** ({seeded})",
             "",
             "| phase | server | requests | req/s | p50 ms | p99 ms | errors | CPU µs/req "
-            "| ours/theirs CPU |",
-            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+            + ("| by round " if by_round else "")
+            + "| ours/theirs CPU |",
+            "|---|---|--:|--:|--:|--:|--:|--:|" + ("--:|" if by_round else "") + "--:|",
         ]
         for phase in PHASES:
             rv = ratio(by.get("ours", {}).get(phase), by.get("scim2", {}).get(phase))
@@ -1080,7 +1155,9 @@ def markdown_report(
                 lines.append(
                     f"| {phase} | {r.label} | {p.requests:,} | {_fmt(p.rps)} | "
                     f"{_fmt(p.p50_ms, 2)} | {_fmt(p.p99_ms, 2)} | {p.errors} | "
-                    f"{_fmt(p.cpu_us_per_req)} | {cell} |"
+                    f"{_fmt(p.cpu_us_per_req)} | "
+                    + (f"{_by_round(p)} | " if by_round else "")
+                    + f"{cell} |"
                 )
         lines += ["", "| server | users | seeding | RSS after seeding MB | RSS at end MB |"]
         lines.append("|---|--:|--:|--:|--:|")
@@ -1100,8 +1177,10 @@ def markdown_report(
         lines.append("")
     lines.append(
         f"Concurrency {args.concurrency}, at most {args.seconds:g} s and {args.requests:,} "
-        f"requests per phase and server; servers on CPU {args.server_cpu}, client on CPU "
-        f"{args.client_cpu}; load average before {load_before}, after {load_after}."
+        f"requests per phase, server and round ({args.rounds} round"
+        f"{'s' if args.rounds != 1 else ''}, alternating the servers); servers on CPU "
+        f"{args.server_cpu}, client on CPU {args.client_cpu}; load average before "
+        f"{load_before}, after {load_after}."
     )
     return "\n".join(lines) + "\n"
 
@@ -1136,7 +1215,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--seconds",
         type=float,
         default=10.0,
-        help="time limit of each phase per server (default %(default)s)",
+        help="time limit of each phase per server and round (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of each phase, alternating the servers; CPU per request is pooled "
+        "over the rounds and each round's is shown (default %(default)s)",
     )
     parser.add_argument(
         "--requests",
@@ -1228,6 +1314,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--users, --concurrency and --requests must be positive")
     if args.seconds <= 0:
         parser.error("--seconds must be positive")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
     if args.no_pin or len(cpus) < 2:
         args.server_cpu = None
@@ -1282,8 +1370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = load_average()
     out.print(
         f"concurrency {args.concurrency}, ≤{args.seconds:g} s and ≤{args.requests:,} requests "
-        f"per phase; servers on CPU {args.server_cpu}, client on CPU {args.client_cpu}; "
-        f"load average before {load_before}, after {load_after}"
+        f"per phase, server and round, {args.rounds} round(s); servers on CPU "
+        f"{args.server_cpu}, client on CPU {args.client_cpu}; load average before "
+        f"{load_before}, after {load_after}"
     )
     if args.markdown is not None:
         args.markdown.write_text(markdown_report(results, args, load_before, load_after))
@@ -1298,9 +1387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "seconds_per_phase": args.seconds,
             "requests_per_phase": args.requests,
+            "rounds": args.rounds,
             "runs": {
                 str(users): {
-                    "servers": [asdict(run) for run in runs],
+                    "servers": [_without_samples(asdict(run)) for run in runs],
                     "cpu_ratio_ours_over_scim2": {
                         phase: ratio(_phase(runs, "ours", phase), _phase(runs, "scim2", phase))
                         for phase in args.phases
@@ -1312,6 +1402,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n")
     failed = any(p.errors for runs in results.values() for r in runs for p in r.phases)
     return 1 if failed and os.environ.get("BENCH_FAIL_ON_ERRORS") else 0
+
+
+def _without_samples(run: dict[str, Any]) -> dict[str, Any]:
+    """A ServerRun as JSON: the raw latencies stay out (the percentiles are in)."""
+    for phase in run["phases"]:
+        phase.pop("samples", None)
+    return run
 
 
 def _clean(value: Any) -> Any:

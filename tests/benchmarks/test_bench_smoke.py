@@ -1,7 +1,7 @@
 """Smoke test of benchmarks/bench_server.py: a tiny run against both servers.
 
-It proves the script starts both servers, seeds them, runs every phase and prints the
-table, with zero errors. It asserts nothing on timings (the machine may be busy).
+It proves the script starts both servers, seeds them, runs every phase in two rounds and
+prints the table, with zero errors. It asserts nothing on timings (the machine may be busy).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
             "0.25",
             "--requests",
             "12",
+            "--rounds",
+            "2",
             "--bulk-size",
             "10",
             "--json",
@@ -63,6 +65,9 @@ def test_bench_script_prints_the_table_with_zero_errors(tmp_path: Path) -> None:
         assert [p["phase"] for p in server["phases"]] == list(PHASES)
         for phase in server["phases"]:
             assert phase["requests"] > 0, (server["name"], phase["phase"])
+            # Two rounds, pooled; the second goes on with new keys (no lookup finds a user
+            # the first round created).
+            assert len(phase["rounds_us_per_req"]) == 2, phase
             assert phase["errors"] == 0, (
                 server["name"],
                 phase["phase"],
