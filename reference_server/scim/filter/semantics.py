@@ -80,6 +80,7 @@ class Leaf:
     sub: str | None  # canonical sub-attribute name when the leaf is one
     extension: str | None  # the extension URN when the attribute lives there
     paths: tuple[str, ...] = ()  # for presence on a complex attribute: every sub path
+    multi_valued: bool = False  # (complex leaves) the attribute holds a list of elements
 
 
 def kind_of(attr: AttributeDef) -> str:
@@ -127,7 +128,9 @@ def _leaf(
             special = _special(reg, resource_type, attr, None, extension)
             if special is not None:
                 return special
-            return Leaf("index", index_path, "complex", False, top, None, extension, subs)
+            return Leaf(
+                "index", index_path, "complex", False, top, None, extension, subs, attr.multi_valued
+            )
         if value_sub is None:
             return f"Attribute '{text}' is complex: name one of its sub-attributes."
         sub = value_sub

@@ -208,8 +208,7 @@ class _Builder:
             scope = _Scope(row=m, row_kind=parent_leaf.source)
             inner = self.build(node.filter, scope, node.path.text)
             return self._in_membership(m, parent_leaf, inner)
-        resolved = self.reg.resolve(self.resource_type, node.path.text)
-        if resolved is None or not resolved.attribute.multi_valued:
+        if not parent_leaf.multi_valued:
             # A singular complex attribute is one element, at position -1.
             return self.build(node.filter, _Scope(elem=literal(-1)), node.path.text)
         # Some element (the document lists them under the attribute's own path) satisfies

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 import pytest
 import sqlalchemy as sa
@@ -99,45 +101,53 @@ def test_admin_creates_organizations_and_tokens(client: TestClient) -> None:
     assert_error(empty, 400, "invalidValue")
 
 
-def test_migration_0006_moves_core_schema_rows_out_of_attr_index(database_url: str) -> None:
-    """An 0005 database loses its core-schema rows on upgrade (filters compare that URN
-    without a row), keeps extension rows, and gets them back on downgrade."""
-    core, ext = "urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE
+@pytest.fixture
+def empty_engine(database_url: str) -> Iterator[sa.Engine]:
+    """An engine on a database with no tables, for a migration test to build up; the
+    database is brought back to head afterwards, whatever the test left."""
     engine = create_engine(database_url)
+    downgrade(engine)
     try:
-        downgrade(engine)
-        upgrade(engine, "0005")
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
-                    "created, last_modified) VALUES ('t', 'u1', 'User', '{}', 1, 'c', 'm')"
-                )
-            )
-            for elem, urn in enumerate((core, ext)):
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, "
-                        "elem, v_text, v_lower) VALUES ('t', 'u1', 'User', 'schemas', :e, :u, :l)"
-                    ),
-                    {"e": elem, "u": urn, "l": urn.lower()},
-                )
-
-        def schema_rows() -> list[str]:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text("SELECT v_text FROM attr_index WHERE path = 'schemas' ORDER BY elem")
-                )
-                return [r[0] for r in rows]
-
-        upgrade(engine, "0006")
-        assert schema_rows() == [ext]
-        downgrade(engine, "0005")
-        assert sorted(schema_rows()) == sorted([core, ext])
+        yield engine
     finally:
         downgrade(engine)
         upgrade(engine)
         engine.dispose()
+
+
+def test_migration_0006_moves_core_schema_rows_out_of_attr_index(empty_engine: sa.Engine) -> None:
+    """An 0005 database loses its core-schema rows on upgrade (filters compare that URN
+    without a row), keeps extension rows, and gets them back on downgrade."""
+    core, ext = "urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE
+    engine = empty_engine
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
+                "created, last_modified) VALUES ('t', 'u1', 'User', '{}', 1, 'c', 'm')"
+            )
+        )
+        for elem, urn in enumerate((core, ext)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO attr_index (tenant_id, resource_id, resource_type, path, "
+                    "elem, v_text, v_lower) VALUES ('t', 'u1', 'User', 'schemas', :e, :u, :l)"
+                ),
+                {"e": elem, "u": urn, "l": urn.lower()},
+            )
+
+    def schema_rows() -> list[str]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT v_text FROM attr_index WHERE path = 'schemas' ORDER BY elem")
+            )
+            return [r[0] for r in rows]
+
+    upgrade(engine, "0006")
+    assert schema_rows() == [ext]
+    downgrade(engine, "0005")
+    assert sorted(schema_rows()) == sorted([core, ext])
 
 
 # attr_index as migrations 0001-0007 left it (a row per value, typed value columns).
@@ -161,7 +171,7 @@ OLD_ATTR_INDEX = sa.table(
 )
 
 
-def test_migration_0007_moves_index_rows_into_search_documents(database_url: str) -> None:
+def test_migration_0007_moves_index_rows_into_search_documents(empty_engine: sa.Engine) -> None:
     """An 0006 database (a row per value) keeps attr_index rows for emails.value only and
     gets each resource's search document from its data; downgrade restores every row."""
     reg = load_registry()
@@ -176,7 +186,7 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
     data = prepare_create(reg, "User", body)
     rows = index_rows(reg, "User", data)
     columns = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time")
-    engine = create_engine(database_url)
+    engine = empty_engine
 
     def index() -> list[tuple[object, ...]]:
         with engine.connect() as conn:
@@ -190,44 +200,38 @@ def test_migration_0007_moves_index_rows_into_search_documents(database_url: str
                 for r in found
             ]
 
-    try:
-        downgrade(engine)
-        upgrade(engine, "0006")
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
-                    "created, last_modified) VALUES ('t', 'u1', 'User', :d, 1, 'c', 'm')"
-                ),
-                {"d": orjson.dumps(data).decode()},
-            )
-            conn.execute(
-                OLD_ATTR_INDEX.insert(),
-                [
-                    row | {"tenant_id": "t", "resource_id": "u1", "resource_type": "User"}
-                    for row in rows
-                ],
-            )
-        everything = index()
-        assert len(everything) == len(rows) > 5
-        upgrade(engine, "0007")
-        with engine.connect() as conn:
-            doc = conn.execute(sa.text("SELECT search FROM resources")).scalar_one()
-        assert orjson.loads(doc) == orjson.loads(search_document(index_values(reg, "User", data)))
-        assert index() == [("emails.value", 0, "Ann@x.org", "ann@x.org", None, None, None)]
-        downgrade(engine, "0006")
-        assert index() == everything
-    finally:
-        downgrade(engine)
-        upgrade(engine)
-        engine.dispose()
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO resources (tenant_id, id, resource_type, data, version, "
+                "created, last_modified) VALUES ('t', 'u1', 'User', :d, 1, 'c', 'm')"
+            ),
+            {"d": orjson.dumps(data).decode()},
+        )
+        conn.execute(
+            OLD_ATTR_INDEX.insert(),
+            [
+                row | {"tenant_id": "t", "resource_id": "u1", "resource_type": "User"}
+                for row in rows
+            ],
+        )
+    everything = index()
+    assert len(everything) == len(rows) > 5
+    upgrade(engine, "0007")
+    with engine.connect() as conn:
+        doc = conn.execute(sa.text("SELECT search FROM resources")).scalar_one()
+    assert orjson.loads(doc) == orjson.loads(search_document(index_values(reg, "User", data)))
+    assert index() == [("emails.value", 0, "Ann@x.org", "ann@x.org", None, None, None)]
+    downgrade(engine, "0006")
+    assert index() == everything
 
 
-def test_migration_0008_clusters_attr_index_on_its_key(database_url: str) -> None:
+def test_migration_0008_clusters_attr_index_on_its_key(empty_engine: sa.Engine) -> None:
     """An 0007 attr_index (table plus two indexes, duplicates allowed) becomes one table
     keyed by (tenant, type, path, v_lower, resource, elem) with the same string rows once;
     downgrade gives the old layout back."""
-    engine = create_engine(database_url)
+    engine = empty_engine
     row = {
         "tenant_id": "t",
         "resource_id": "u1",
@@ -237,22 +241,16 @@ def test_migration_0008_clusters_attr_index_on_its_key(database_url: str) -> Non
         "v_text": "Ann@x.org",
         "v_lower": "ann@x.org",
     }
-    try:
-        downgrade(engine)
-        upgrade(engine, "0007")
-        with engine.begin() as conn:
-            conn.execute(OLD_ATTR_INDEX.insert(), [row, row, row | {"elem": 1, "v_lower": None}])
-        upgrade(engine)
-        with engine.connect() as conn:
-            found = conn.execute(sa.select(attr_index)).mappings().all()
-        assert [dict(r) for r in found] == [{k: v for k, v in row.items()}]
-        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-            conn.execute(attr_index.insert(), [row])  # the key is the primary key
-        downgrade(engine, "0007")
-        with engine.connect() as conn:
-            old = conn.execute(sa.select(OLD_ATTR_INDEX.c.path, OLD_ATTR_INDEX.c.v_lower)).all()
-        assert [tuple(r) for r in old] == [("emails.value", "ann@x.org")]
-    finally:
-        downgrade(engine)
-        upgrade(engine)
-        engine.dispose()
+    upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(OLD_ATTR_INDEX.insert(), [row, row, row | {"elem": 1, "v_lower": None}])
+    upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(attr_index)).mappings().all()
+    assert [dict(r) for r in found] == [{k: v for k, v in row.items()}]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(attr_index.insert(), [row])  # the key is the primary key
+    downgrade(engine, "0007")
+    with engine.connect() as conn:
+        old = conn.execute(sa.select(OLD_ATTR_INDEX.c.path, OLD_ATTR_INDEX.c.v_lower)).all()
+    assert [tuple(r) for r in old] == [("emails.value", "ann@x.org")]
