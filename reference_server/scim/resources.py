@@ -918,6 +918,10 @@ INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time
 
 
 def _value(path: str, elem: int, kind: str, value: Any) -> IndexValue | None:
+    if kind in _TEXT_KINDS:
+        if type(value) is str:  # the common case first
+            return (path, elem, value, value.lower(), None, None, None)
+        return None
     if kind == "boolean":
         return (path, elem, None, None, None, value, None) if isinstance(value, bool) else None
     if kind in ("integer", "decimal"):
@@ -930,6 +934,28 @@ def _value(path: str, elem: int, kind: str, value: Any) -> IndexValue | None:
         moment = normalize_datetime(value)
         return None if moment is None else (path, elem, None, None, None, None, moment)
     return (path, elem, value, value.lower(), None, None, None)
+
+
+# Types indexed as text as they are: everything but numbers, booleans and dateTimes.
+_TEXT_KINDS = frozenset({"string", "reference", "binary"})
+
+# (path of a complex attribute, a key of one of its elements) -> (the sub-attribute's
+# path, its type), or None for a key the schema does not know; the same few pairs come
+# up in every resource, so each is worked out once.
+_SUB_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {}
+_SUB_PATHS_MAX = 4096
+
+
+def _sub_path(attr: AttributeDef, path: str, key: str) -> tuple[str, str] | None:
+    found = _SUB_PATHS.get((path, key), _MISSING)
+    if found is not _MISSING:
+        return found  # type: ignore[no-any-return]
+    sub = attr.sub(key)
+    result = None if sub is None else (f"{path}.{sub.name.lower()}", sub.type)
+    if len(_SUB_PATHS) >= _SUB_PATHS_MAX:
+        _SUB_PATHS.clear()
+    _SUB_PATHS[(path, key)] = result
+    return result
 
 
 def _index_attr(out: list[IndexValue], path: str, attr: AttributeDef, value: Any) -> None:
@@ -947,11 +973,15 @@ def _index_attr(out: list[IndexValue], path: str, attr: AttributeDef, value: Any
             continue
         elem = i if multi else -1
         for key, sub_value in item.items():
-            sub = attr.sub(key)
-            if sub is None or sub_value is None:
+            if sub_value is None:
                 continue
-            sub_path = f"{path}.{sub.name.lower()}"
-            kind = sub.type
+            sub = _sub_path(attr, path, key)
+            if sub is None:
+                continue
+            sub_path, kind = sub
+            if type(sub_value) is str and kind in _TEXT_KINDS:
+                out.append((sub_path, elem, sub_value, sub_value.lower(), None, None, None))
+                continue
             for sv in sub_value if isinstance(sub_value, list) else (sub_value,):
                 found = _value(sub_path, elem, kind, sv)
                 if found is not None:

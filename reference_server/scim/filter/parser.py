@@ -35,7 +35,9 @@ MAX_FILTER_LENGTH = 4096
 
 _FAST = re.compile(
     r"\s*((?:urn:[a-z0-9:._\-]+:)?[a-z][a-z0-9_\-]*(?:\.[a-z$][a-z0-9_$\-]*)?)"
-    r'\s+eq\s+"((?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])*)"\s*',
+    # The value as an unrolled loop (runs of plain characters between escapes): half the
+    # time of an alternation per character, and as linear (a run cannot split two ways).
+    r'\s+eq\s+"([^"\\\x00-\x1f]*(?:\\["\\/bfnrtu][^"\\\x00-\x1f]*)*)"\s*',
     re.IGNORECASE,
 )
 
