@@ -315,6 +315,9 @@ def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) 
             )
         if sub.mutability == "readOnly":
             continue
+        if _is_plain(sub, sub_value):  # kept as it is: no paths to build for messages
+            out[sub.name] = sub_value
+            continue
         coerced = _coerce_attr(sub, sub_value, f"{where}.{sub.name}", f"{index_path}.{key.lower()}")
         if coerced is not _MISSING:
             out[sub.name] = coerced
