@@ -297,7 +297,7 @@ def read(
     """GET by id (RFC 7644 section 3.4.1); 304 when If-None-Match names the version."""
     repo = ctx.state.repo
     reg = ctx.state.registry
-    with repo.read() as conn:
+    with repo.read(snapshot=False) as conn:
         if resource_type == "User" and _wants(reg, "User", "groups", _t(attributes), _t(excluded)):
             found = repo.get_with_groups(conn, ctx.tenant, resource_type, rid)
             res, related = found if found is not None else (None, None)
@@ -546,12 +546,12 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
     count = settings.max_results if q.count is None else max(min(q.count, settings.max_results), 0)
     fast = _fast_column(reg, types[0], text) if text and len(types) == 1 and not q.sort_by else None
     if fast is not None:  # the IdP lookup: prebuilt statements on an indexed column
-        with repo.read() as conn:
+        with repo.read(snapshot=False) as conn:
             total, rows = repo.lookup(conn, ctx.tenant, types[0], *fast, start - 1, count)
             related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
         return _list_response(ctx, rows, related, total, start, q)
     if text is None and len(types) == 1 and not q.sort_by:  # an import: flat-cost paging
-        with repo.read() as conn:
+        with repo.read(snapshot=False) as conn:
             total, rows = repo.listing(conn, ctx.tenant, types[0], start - 1, count)
             related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
         return _list_response(ctx, rows, related, total, start, q)
@@ -580,7 +580,7 @@ def search(ctx: Ctx, types: Sequence[str], q: Query) -> dict[str, Any]:
             except InvalidValue:
                 if len(types) == 1:
                     raise
-    with repo.read() as conn:
+    with repo.read(snapshot=False) as conn:
         total, rows = repo.query(conn, ctx.tenant, where, order, start - 1, count)
         related = _related(ctx, conn, rows, q.attributes, q.excluded) if rows else {}
     return _list_response(ctx, rows, related, total, start, q)

@@ -263,8 +263,9 @@ class Repository:
         dialect = "sqlite" if self.db.sqlite else "postgresql"
         self._get_with_groups = _GET_WITH_GROUPS.format(_USER_GROUPS[dialect])
 
-    def read(self) -> AbstractContextManager[Tx]:
-        return self.db.read()
+    def read(self, *, snapshot: bool = True) -> AbstractContextManager[Tx]:
+        """A read transaction (`Database.read`)."""
+        return self.db.read(snapshot=snapshot)
 
     def write(self) -> AbstractContextManager[Tx]:
         """One transaction: committed when the block ends, rolled back on any exception."""
