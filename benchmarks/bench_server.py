@@ -1031,7 +1031,7 @@ def results_table(users: int, runs: list[ServerRun]) -> Table:
     for col in ("phase", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(col, justify="left" if col in ("phase", "server") else "right")
     table.add_column("CPU µs/req", justify="right")
-    by_round = any(len(p.rounds_us_per_req) > 1 for r in runs for p in r.phases)
+    by_round = _has_rounds(runs)
     if by_round:
         table.add_column("by round", justify="right")
     table.add_column("ours/theirs CPU", justify="right")
@@ -1121,6 +1121,11 @@ def flatness_table(all_runs: dict[int, list[ServerRun]]) -> Table | None:
     return table
 
 
+def _has_rounds(runs: list[ServerRun]) -> bool:
+    """Whether a phase ran in several rounds: the tables then show each round."""
+    return any(len(p.rounds_us_per_req) > 1 for r in runs for p in r.phases)
+
+
 def _by_round(p: PhaseResult) -> str:
     return " / ".join(_fmt(v) for v in p.rounds_us_per_req)
 
@@ -1136,7 +1141,7 @@ def markdown_report(
     for users, runs in results.items():
         by = {r.name: {p.phase: p for p in r.phases} for r in runs}
         seeded = ", ".join(f"{r.label}: {r.seeded.users:,} users" for r in runs)
-        by_round = args.rounds > 1
+        by_round = _has_rounds(runs)
         lines += [
             f"**N = {users:,}** ({seeded})",
             "",

@@ -315,9 +315,6 @@ def _coerce_single(attr: AttributeDef, value: Any, where: str, index_path: str) 
             )
         if sub.mutability == "readOnly":
             continue
-        if _is_plain(sub, sub_value):  # kept as it is: no paths to build for messages
-            out[sub.name] = sub_value
-            continue
         coerced = _coerce_attr(sub, sub_value, f"{where}.{sub.name}", f"{index_path}.{key.lower()}")
         if coerced is not _MISSING:
             out[sub.name] = coerced
@@ -921,44 +918,22 @@ INDEX_COLUMNS = ("path", "elem", "v_text", "v_lower", "v_num", "v_bool", "v_time
 
 
 def _value(path: str, elem: int, kind: str, value: Any) -> IndexValue | None:
-    if kind in _TEXT_KINDS:
-        if type(value) is str:  # the common case first
-            return (path, elem, value, value.lower(), None, None, None)
-        return None
+    if kind not in _TYPED_KINDS:  # string, reference, binary (the common case first)
+        return (
+            (path, elem, value, value.lower(), None, None, None) if isinstance(value, str) else None
+        )
     if kind == "boolean":
         return (path, elem, None, None, None, value, None) if isinstance(value, bool) else None
     if kind in ("integer", "decimal"):
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
         return (path, elem, None, None, float(value), None, None)
-    if not isinstance(value, str):
-        return None
-    if kind == "dateTime":
-        moment = normalize_datetime(value)
-        return None if moment is None else (path, elem, None, None, None, None, moment)
-    return (path, elem, value, value.lower(), None, None, None)
+    moment = normalize_datetime(value) if isinstance(value, str) else None  # dateTime
+    return None if moment is None else (path, elem, None, None, None, None, moment)
 
 
-# Types indexed as text as they are: everything but numbers, booleans and dateTimes.
-_TEXT_KINDS = frozenset({"string", "reference", "binary"})
-
-# (path of a complex attribute, a key of one of its elements) -> (the sub-attribute's
-# path, its type), or None for a key the schema does not know; the same few pairs come
-# up in every resource, so each is worked out once.
-_SUB_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {}
-_SUB_PATHS_MAX = 4096
-
-
-def _sub_path(attr: AttributeDef, path: str, key: str) -> tuple[str, str] | None:
-    found = _SUB_PATHS.get((path, key), _MISSING)
-    if found is not _MISSING:
-        return found  # type: ignore[no-any-return]
-    sub = attr.sub(key)
-    result = None if sub is None else (f"{path}.{sub.name.lower()}", sub.type)
-    if len(_SUB_PATHS) >= _SUB_PATHS_MAX:
-        _SUB_PATHS.clear()
-    _SUB_PATHS[(path, key)] = result
-    return result
+# Types indexed by their typed value; every other type is indexed as text as it is.
+_TYPED_KINDS = frozenset({"boolean", "integer", "decimal", "dateTime"})
 
 
 def _index_attr(out: list[IndexValue], path: str, attr: AttributeDef, value: Any) -> None:
@@ -976,15 +951,11 @@ def _index_attr(out: list[IndexValue], path: str, attr: AttributeDef, value: Any
             continue
         elem = i if multi else -1
         for key, sub_value in item.items():
-            if sub_value is None:
+            sub = attr.sub(key)
+            if sub is None or sub_value is None:
                 continue
-            sub = _sub_path(attr, path, key)
-            if sub is None:
-                continue
-            sub_path, kind = sub
-            if type(sub_value) is str and kind in _TEXT_KINDS:
-                out.append((sub_path, elem, sub_value, sub_value.lower(), None, None, None))
-                continue
+            sub_path = f"{path}.{sub.name.lower()}"
+            kind = sub.type
             for sv in sub_value if isinstance(sub_value, list) else (sub_value,):
                 found = _value(sub_path, elem, kind, sv)
                 if found is not None:
