@@ -274,6 +274,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-cpu", type=int, default=1, help="core for wrk")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write numbers")
+    parser.add_argument(
+        "--build",
+        choices=("native", "pure"),
+        default="native",
+        help="the server's build, as bench_server.py's --build (default %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -286,10 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="scim-latency-"))
     server = bench.launch_server(
         "ours",
-        "reference_server",
+        bench.ours_label(args.build),
         bench.ours_cmd(workdir),
         None if args.no_pin else args.server_cpu,
         workdir,
+        bench.ours_env(args.build),
     )
     try:
         bench.wait_ready(server)
@@ -313,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         doc = {
             "users": args.users,
+            "build": args.build,
             "concurrency": args.concurrency,
             "seconds": args.seconds,
             "rss_mb": round(rss, 1),

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import native_build
 import orjson
 from rich.console import Console
 from rich.progress import (
@@ -155,10 +156,17 @@ def _pump(stream: Any, lines: queue.Queue[str]) -> None:
     stream.close()
 
 
-def launch_server(name: str, label: str, cmd: list[str], cpu: int | None, workdir: Path) -> Server:
+def launch_server(
+    name: str,
+    label: str,
+    cmd: list[str],
+    cpu: int | None,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
     """Start a server process pinned to `cpu` (then `wait_ready`)."""
     log_path = workdir / f"{name}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             _pinned(cmd, cpu),
@@ -238,6 +246,24 @@ def ours_cmd(workdir: Path, profile_dir: Path | None = None) -> list[str]:
         "--bootstrap-token",
         TOKEN,
     ]
+
+
+def ours_env(build: str) -> dict[str, str]:
+    """The environment that selects our server's build: the compiled one (mypyc,
+    `native_build.py`) first on PYTHONPATH for "native", nothing for "pure"."""
+    if build == "pure":
+        return {}
+    native = str(native_build.ensure())
+    path = os.environ.get("PYTHONPATH")
+    return {
+        "PYTHONPATH": native if not path else os.pathsep.join((native, path)),
+        # `python -m` would put the working directory (the checkout, pure) first.
+        "PYTHONSAFEPATH": "1",
+    }
+
+
+def ours_label(build: str) -> str:
+    return "reference_server" if build == "pure" else "reference_server (mypyc)"
 
 
 def scim2_cmd() -> list[str]:
@@ -917,21 +943,22 @@ async def bench_one_n(
     args: argparse.Namespace, users: int, workdir: Path, progress: Progress
 ) -> list[ServerRun]:
     """Start each server, seed it, run every phase against each, stop both."""
-    specs: list[tuple[str, str, list[str], int]] = []
+    specs: list[tuple[str, str, list[str], int, dict[str, str]]] = []
     if "ours" in args.servers:
-        specs.append(("ours", "reference_server", ours_cmd(workdir, args.profile), users))
+        cmd = ours_cmd(workdir, args.profile)
+        specs.append(("ours", ours_label(args.build), cmd, users, args.ours_env))
     if "scim2" in args.servers:
         n = users if args.scim2_max_users is None else min(users, args.scim2_max_users)
-        specs.append(("scim2", "scim2-server 0.8.3", scim2_cmd(), n))
+        specs.append(("scim2", "scim2-server 0.8.3", scim2_cmd(), n, {}))
     servers: list[Server] = []
     populations: dict[str, Population] = {}
     runs: dict[str, ServerRun] = {}
     clients: dict[str, HttpClient] = {}
     try:
         # Both start at once (their imports overlap); each is seeded on its own.
-        for name, label, cmd, _ in specs:
-            servers.append(launch_server(name, label, cmd, args.server_cpu, workdir))
-        for server, (name, label, _, n) in zip(servers, specs, strict=True):
+        for name, label, cmd, _, env in specs:
+            servers.append(launch_server(name, label, cmd, args.server_cpu, workdir, env))
+        for server, (name, label, _, n, _) in zip(servers, specs, strict=True):
             wait_ready(server)
             client = HttpClient(server.base_url, args.concurrency, args.request_timeout)
             clients[name] = client
@@ -1183,7 +1210,8 @@ def markdown_report(
     lines.append(
         f"Concurrency {args.concurrency}, at most {args.seconds:g} s and {args.requests:,} "
         f"requests per phase, server and round ({args.rounds} round"
-        f"{'s' if args.rounds != 1 else ''}, alternating the servers); servers on CPU "
+        f"{'s' if args.rounds != 1 else ''}, alternating the servers); our server's build: "
+        f"{args.build}; servers on CPU "
         f"{args.server_cpu}, client on CPU {args.client_cpu}; load average before "
         f"{load_before}, after {load_after}."
     )
@@ -1297,6 +1325,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "profile per phase to DIR; the timings of such a run are inflated",
     )
     parser.add_argument(
+        "--build",
+        choices=("native", "pure"),
+        default="native",
+        help="our server's build: native compiles its request path with mypyc "
+        "(benchmarks/native_build.py, cached by source hash; what SCIM_USE_MYPYC=1 pip "
+        "install . installs), pure runs the sources as they are (what an editable install "
+        "runs); --profile always runs pure (default %(default)s)",
+    )
+    parser.add_argument(
         "--log-dir",
         type=Path,
         default=None,
@@ -1308,6 +1345,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.profile is not None:
         args.profile = args.profile.resolve()
         args.profile.mkdir(parents=True, exist_ok=True)
+        args.build = "pure"  # cProfile sees nothing inside compiled functions
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = [p for p in args.phases if p not in PHASES]
@@ -1325,6 +1363,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.no_pin or len(cpus) < 2:
         args.server_cpu = None
         args.client_cpu = None
+    # Built before any server starts, so the compile never falls inside a phase.
+    args.ours_env = ours_env(args.build) if "ours" in args.servers else {}
     return args
 
 
@@ -1375,7 +1415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = load_average()
     out.print(
         f"concurrency {args.concurrency}, ≤{args.seconds:g} s and ≤{args.requests:,} requests "
-        f"per phase, server and round, {args.rounds} round(s); servers on CPU "
+        f"per phase, server and round, {args.rounds} round(s); our server's build: "
+        f"{args.build}; servers on CPU "
         f"{args.server_cpu}, client on CPU {args.client_cpu}; load average before "
         f"{load_before}, after {load_after}"
     )
@@ -1393,6 +1434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds_per_phase": args.seconds,
             "requests_per_phase": args.requests,
             "rounds": args.rounds,
+            "build": args.build,
             "runs": {
                 str(users): {
                     "servers": [_without_samples(asdict(run)) for run in runs],

@@ -10,6 +10,7 @@ bootstrap organization.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -50,35 +51,50 @@ def _rt(fn: Any, resource_type: str) -> Any:
     return functools.partial(fn, resource_type=resource_type)
 
 
+def _handler(fn: Any) -> Any:
+    """`fn` as a Python function, which Starlette's Route takes for a request handler.
+
+    Starlette tells handlers from ASGI apps with `inspect.isfunction`; in the compiled
+    build (mypyc, `setup.py`) the endpoints are built-in functions, and a partial of one
+    hides it too, so those get a thin Python wrapper.
+    """
+    if inspect.isfunction(fn):
+        return fn
+
+    async def handler(request: Request) -> Response:
+        response: Response = await fn(request)
+        return response
+
+    return handler
+
+
 def routes() -> list[Route]:
     """Every route, explicitly. `.search` comes before `{id}` so it is not taken for an id."""
     b = BASE_PATH
-    table: list[Route] = []
+    every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    table: list[tuple[str, Any, list[str]]] = []
     # Resource routes first: they carry nearly all traffic, and routes match in order.
     for name, endpoint in (("User", "/Users"), ("Group", "/Groups")):
         table += [
-            Route(f"{b}{endpoint}", _rt(res.collection, name), methods=["GET", "POST"]),
-            Route(f"{b}{endpoint}/.search", _rt(res.search, name), methods=["POST"]),
-            Route(
-                f"{b}{endpoint}/{{id}}",
-                _rt(res.item, name),
-                methods=["GET", "PUT", "PATCH", "DELETE"],
-            ),
+            (f"{b}{endpoint}", _rt(res.collection, name), ["GET", "POST"]),
+            (f"{b}{endpoint}/.search", _rt(res.search, name), ["POST"]),
+            (f"{b}{endpoint}/{{id}}", _rt(res.item, name), ["GET", "PUT", "PATCH", "DELETE"]),
         ]
     table += [
-        Route(f"{b}/ServiceProviderConfig", discovery.service_provider_config, methods=["GET"]),
-        Route(f"{b}/ResourceTypes", discovery.resource_types, methods=["GET"]),
-        Route(f"{b}/ResourceTypes/{{id}}", discovery.resource_type_by_id, methods=["GET"]),
-        Route(f"{b}/Schemas", discovery.schemas, methods=["GET"]),
-        Route(f"{b}/Schemas/{{id:path}}", discovery.schema_by_id, methods=["GET"]),
-        Route(f"{b}/.search", res.root_search, methods=["POST"]),
-        Route(b, res.root_query, methods=["GET"]),
-        Route(f"{b}/", res.root_query, methods=["GET"]),
-        Route(f"{b}/Bulk", bulk.bulk, methods=["POST"]),
-        Route(f"{b}/Me", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        Route(f"{b}/Me/{{rest:path}}", res.me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        (f"{b}/ServiceProviderConfig", discovery.service_provider_config, ["GET"]),
+        (f"{b}/ResourceTypes", discovery.resource_types, ["GET"]),
+        (f"{b}/ResourceTypes/{{id}}", discovery.resource_type_by_id, ["GET"]),
+        (f"{b}/Schemas", discovery.schemas, ["GET"]),
+        (f"{b}/Schemas/{{id:path}}", discovery.schema_by_id, ["GET"]),
+        (f"{b}/.search", res.root_search, ["POST"]),
+        (b, res.root_query, ["GET"]),
+        (f"{b}/", res.root_query, ["GET"]),
+        (f"{b}/Bulk", bulk.bulk, ["POST"]),
+        (f"{b}/Me", res.me, every),
+        (f"{b}/Me/{{rest:path}}", res.me, every),
     ]
-    return table + admin.admin_routes()
+    scim = [Route(path, _handler(fn), methods=methods) for path, fn, methods in table]
+    return scim + admin.admin_routes()
 
 
 def _error_response(exc: ScimError) -> Response:

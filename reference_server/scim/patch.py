@@ -167,11 +167,12 @@ def apply_patch(
     reg: SchemaRegistry,
     resource_type: str,
     current: dict[str, Any],
-    body: dict[str, Any],
+    body: Any,
     resource_id: str | None = None,
 ) -> PatchOutcome:
     """Apply a PatchOp message to the stored form `current` (left untouched): atomic, as
-    every error is raised before the caller writes anything (RFC 7644 section 3.5.2).
+    every error is raised before the caller writes anything (RFC 7644 section 3.5.2). A
+    `body` that is not a PatchOp object is refused (400), whatever the caller passed.
 
     `resource_id` (the stored form has none) lets a path-less value's `id` be checked
     against it; without it such an `id` is ignored whatever its value.

@@ -579,13 +579,14 @@ def _require(obj: dict[str, Any], attr: AttributeDef, where: str) -> None:
         raise InvalidValue(f"Attribute '{where}' is required and must not be empty.")
 
 
-def prepare_create(reg: SchemaRegistry, resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Validate and coerce a POST body into the stored form (RFC 7644 section 3.3)."""
+def prepare_create(reg: SchemaRegistry, resource_type: str, body: Any) -> dict[str, Any]:
+    """Validate and coerce a POST body into the stored form (RFC 7644 section 3.3); a
+    body that is not a JSON object is refused (400), whatever the caller passed."""
     return _prepare(reg, resource_type, body)
 
 
 def prepare_replace(
-    reg: SchemaRegistry, resource_type: str, current: dict[str, Any], body: dict[str, Any]
+    reg: SchemaRegistry, resource_type: str, current: dict[str, Any], body: Any
 ) -> dict[str, Any]:
     """PUT (RFC 7644 section 3.5.1): the body replaces every client-assertable attribute.
 
@@ -808,8 +809,8 @@ def project(
         drop, deep = _default_plan(reg, resource_type)
         if not deep:  # the hot path: plain dict work
             if owned:  # a dict built for this answer: drop in place, no copy
-                for key in drop & resource.keys():
-                    del resource[key]
+                for key in drop:
+                    resource.pop(key, None)
                 return resource
             return {k: v for k, v in resource.items() if k not in drop}
     core = reg.core_attributes(resource_type)

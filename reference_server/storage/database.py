@@ -118,8 +118,8 @@ class Checkpointer:
         self._interval = interval
         self._path = str(engine.url.database)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
-        self._thread.start()
+        self._worker = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self._worker.start()
 
     def _run(self) -> None:
         fairy = self._engine.raw_connection()
@@ -185,7 +185,7 @@ class Checkpointer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._worker.join(timeout=30)
 
 
 class _Held(threading.local):
