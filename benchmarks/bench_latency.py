@@ -209,8 +209,8 @@ def run_wrk(
     )
 
 
-def table(users: int, concurrency: int, results: Sequence[LatencyResult]) -> Table:
-    t = Table(title=f"reference_server, N = {users:,} users, wrk -t1 -c{concurrency}")
+def table(label: str, users: int, concurrency: int, results: Sequence[LatencyResult]) -> Table:
+    t = Table(title=f"{label}, N = {users:,} users, wrk -t1 -c{concurrency}")
     for column in (
         "phase",
         "requests",
@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
     console = Console(width=140)
-    console.print(table(args.users, args.concurrency, results))
+    console.print(table(server.label, args.users, args.concurrency, results))
     console.print(f"server RSS at the end: {rss:.0f} MB")
     if args.json is not None:
         doc = {
