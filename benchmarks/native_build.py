@@ -5,7 +5,8 @@
 The directory holds a copy of `reference_server/` with the C extensions next to their
 sources; put it first on PYTHONPATH and `python -m reference_server` (or the tests) run the
 compiled build. It is keyed by a hash of the sources, setup.py, the Python version and the
-mypy version, so an edit never meets a stale build: it gets a new directory. This is
+mypy version, so an edit never meets a stale build: it gets a new directory (the three
+newest builds are kept, older ones removed). This is
 `SCIM_USE_MYPYC=1 pip install .` without pip, for the benchmarks (`--build native`) and CI.
 """
 
@@ -31,6 +32,7 @@ PACKAGE = "reference_server"
 DATA = "profiles"
 CACHE = ROOT / "build" / "native"
 _DONE = ".complete"
+KEEP_BUILDS = 3
 
 
 def _sources() -> list[Path]:
@@ -86,12 +88,24 @@ def ensure(*, quiet: bool = False) -> Path:
             shutil.rmtree(work)
         else:
             work.rename(target)
+        _prune(keep=target)
         if not quiet:
             print(f"compiled in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return target
+
+
+def _prune(keep: Path, builds: int = KEEP_BUILDS) -> None:
+    """Remove all but the newest `builds` finished builds (each source edit makes one)."""
+    done = sorted(
+        (p for p in CACHE.iterdir() if (p / _DONE).exists() and p != keep),
+        key=lambda p: (p / _DONE).stat().st_mtime,
+        reverse=True,
+    )
+    for old in done[builds - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -92,3 +92,16 @@ def test_the_build_directory_follows_the_sources(
     assert edited != first
     (root / "profiles" / "policies" / "policy.schema.json").write_text("{}")
     assert native.build_dir() != edited  # the data the package reads counts too
+
+
+def test_old_builds_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    native = _native_build()
+    monkeypatch.setattr(native, "CACHE", tmp_path)
+    for age, name in enumerate(["newest", "second", "third", "fourth", "fifth"]):
+        (tmp_path / name).mkdir()
+        done = tmp_path / name / ".complete"
+        done.write_text("1 s\n")
+        os.utime(done, (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / "building-x").mkdir()  # a build in progress is never touched
+    native._prune(keep=tmp_path / "newest")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["building-x", "newest", "second", "third"]
