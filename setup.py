@@ -3,7 +3,7 @@
 Project metadata lives in pyproject.toml; this file only adds C extensions, and only when
 asked: `SCIM_USE_MYPYC=1 pip install .` compiles the modules below with mypyc (the
 compiler that ships with mypy and builds mypy and black): 6-10% less server CPU for an
-IdP's lookup+create and 15% less for a PATCH (benchmarks/README.md, "Done", item 18). Any
+IdP's lookup+create and 9-12% less for a PATCH (benchmarks/README.md, "Done", item 18). Any
 other install, editable ones included, stays pure Python, so an edited module is never
 shadowed by a stale compiled one.
 `benchmarks/native_build.py` builds the same modules into a cache directory for the
