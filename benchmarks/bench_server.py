@@ -1363,8 +1363,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.no_pin or len(cpus) < 2:
         args.server_cpu = None
         args.client_cpu = None
-    # Built before any server starts, so the compile never falls inside a phase.
-    args.ours_env = ours_env(args.build) if "ours" in args.servers else {}
     return args
 
 
@@ -1391,6 +1389,8 @@ async def _amain(args: argparse.Namespace) -> dict[int, list[ServerRun]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # Built before any server starts, so a compile never falls inside a phase.
+    args.ours_env = ours_env(args.build) if "ours" in args.servers else {}
     if args.client_cpu is not None:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {args.client_cpu})
